@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* File contents: a private mapping of a plain file, or the decompressed bytes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "libkabideps-private.h"
+
+enum kabi_compression kabi_detect_compression(const void *data, size_t size)
+{
+	const unsigned char *p = data;
+
+	if (size >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+		return KABI_COMP_GZIP;
+	if (size >= 6 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0)
+		return KABI_COMP_XZ;
+	if (size >= 4 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0)
+		return KABI_COMP_ZSTD;
+	return KABI_COMP_NONE;
+}
+
+static int decompress(struct kabi_ctx *ctx, const void *in, size_t size, struct kabi_buf *buf)
+{
+	size_t max = kabi_ctx_max_size(ctx);
+
+	switch (kabi_detect_compression(in, size)) {
+	case KABI_COMP_GZIP:
+		return kabi_gunzip(ctx, in, size, max, &buf->data, &buf->size);
+	case KABI_COMP_XZ:
+		return kabi_unxz(ctx, in, size, max, &buf->data, &buf->size);
+	case KABI_COMP_ZSTD:
+		return kabi_unzstd(ctx, in, size, max, &buf->data, &buf->size);
+	case KABI_COMP_NONE:
+		break;
+	}
+	return 1;
+}
+
+int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size, struct kabi_buf *buf)
+{
+	int r;
+
+	*buf = (struct kabi_buf){ 0 };
+	r = decompress(ctx, data, size, buf);
+	if (r <= 0)
+		return r;
+	if (size > kabi_ctx_max_size(ctx))
+		return kabi_fail(ctx, EFBIG, "file is larger than the limit of %zu bytes",
+				 kabi_ctx_max_size(ctx));
+	/* +1 so that an empty input still gets a distinct buffer */
+	buf->data = malloc(size + 1);
+	if (!buf->data)
+		return kabi_fail(ctx, ENOMEM, "out of memory");
+	memcpy(buf->data, data, size);
+	buf->size = size;
+	return 0;
+}
+
+int kabi_buf_load(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf)
+{
+	struct stat st;
+	void *map;
+	int fd, r;
+
+	*buf = (struct kabi_buf){ 0 };
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return kabi_fail(ctx, errno, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		r = kabi_fail(ctx, errno, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return kabi_fail(ctx, EINVAL, "not a regular file");
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return kabi_fail(ctx, EINVAL, "empty file");
+	}
+	if ((uint64_t)st.st_size > kabi_ctx_max_size(ctx)) {
+		close(fd);
+		return kabi_fail(ctx, EFBIG, "file is larger than the limit of %zu bytes",
+				 kabi_ctx_max_size(ctx));
+	}
+	/* Private and writable: libelf converts foreign byte order in place,
+	 * and only the pages it touches get copied. */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	r = errno;
+	close(fd);
+	if (map == MAP_FAILED)
+		return kabi_fail(ctx, r, "cannot map: %s", strerror(r));
+
+	r = decompress(ctx, map, (size_t)st.st_size, buf);
+	if (r <= 0) {
+		munmap(map, (size_t)st.st_size);
+		return r;
+	}
+	buf->data = map;
+	buf->size = (size_t)st.st_size;
+	buf->map_size = (size_t)st.st_size;
+	return 0;
+}
+
+void kabi_buf_release(struct kabi_buf *buf)
+{
+	if (buf->map_size)
+		munmap(buf->data, buf->map_size);
+	else
+		free(buf->data);
+	*buf = (struct kabi_buf){ 0 };
+}
+
+int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, size_t max)
+{
+	size_t want = *cap ? *cap * 2 : (size_t)1 << 20;
+	unsigned char *p;
+
+	if (*cap >= max)
+		return kabi_fail(ctx, EFBIG, "decompressed data exceeds the limit of %zu bytes", max);
+	if (want > max)
+		want = max;
+	/* +1 keeps room for a terminating NUL that text parsers may add */
+	p = realloc(*out, want + 1);
+	if (!p)
+		return kabi_fail(ctx, ENOMEM, "out of memory while decompressing");
+	*out = p;
+	*cap = want;
+	return 0;
+}

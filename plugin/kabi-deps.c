@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * kabi-deps: the command line over libkabideps, for rpm's singlefile and
+ * multifile generator protocols and for people.
+ *
+ *   kabi-deps provides [--multifile] [FILE...]
+ *   kabi-deps requires [--multifile] [--symvers FILE] [FILE...]
+ *   kabi-deps dump [--json] FILE...
+ *
+ * Without FILE arguments, paths come on stdin one per line (as rpm gives
+ * them).  Paths are data: nothing here runs a shell.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kabideps.h"
+
+#define EXIT_BAD_FILE 1
+#define EXIT_USAGE 2
+
+struct options {
+	bool multifile;
+	bool json;
+	const char *symvers;
+	const char *buildroot;
+};
+
+struct file_list {
+	char **paths;
+	size_t n;
+	bool owned;
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: kabi-deps provides [--multifile] [--buildroot DIR] [FILE...]\n"
+	      "       kabi-deps requires [--multifile] [--symvers FILE] [--buildroot DIR] [FILE...]\n"
+	      "       kabi-deps dump [--json] FILE...\n"
+	      "\n"
+	      "FILE is a kernel module (.ko, .ko.xz, .ko.zst, .ko.gz, signed or not).\n"
+	      "Without FILE, paths are read from standard input, one per line.\n"
+	      "  --multifile      rpm's multifile protocol: ';PATH' before each file's lines\n"
+	      "  --symvers FILE   kernel reference (Module.symvers, symvers.gz/.xz) for requires\n"
+	      "  --buildroot DIR  search kernel references here first (default $RPM_BUILD_ROOT)\n"
+	      "  --json           dump as JSON\n", out);
+}
+
+static int read_stdin_paths(struct file_list *files)
+{
+	char *line = NULL;
+	size_t cap = 0, alloc = 0;
+	ssize_t len;
+
+	files->owned = true;
+	while ((len = getline(&line, &cap, stdin)) >= 0) {
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (files->n == alloc) {
+			char **p = realloc(files->paths, (alloc = alloc ? alloc * 2 : 64) * sizeof(*p));
+
+			if (!p)
+				goto oom;
+			files->paths = p;
+		}
+		if (!(files->paths[files->n] = strdup(line)))
+			goto oom;
+		files->n++;
+	}
+	free(line);
+	return 0;
+oom:
+	free(line);
+	fputs("kabi-deps: out of memory\n", stderr);
+	return -ENOMEM;
+}
+
+static void free_files(struct file_list *files)
+{
+	if (files->owned) {
+		for (size_t i = 0; i < files->n; i++)
+			free(files->paths[i]);
+		free(files->paths);
+	}
+}
+
+static void report(struct kabi_ctx *ctx, const char *path)
+{
+	fprintf(stderr, "kabi-deps: %s: %s\n", path, kabi_ctx_error(ctx));
+}
+
+static void print_deps(struct kabi_strv *deps, const char *path, bool multifile)
+{
+	kabi_strv_sort_uniq(deps);
+	if (multifile && deps->n)
+		printf(";%s\n", path);
+	for (size_t i = 0; i < deps->n; i++)
+		puts(deps->v[i]);
+	kabi_strv_free(deps);
+}
+
+static int cmd_provides(struct kabi_ctx *ctx, const struct options *opt, struct file_list *files)
+{
+	struct kabi_strv deps = { 0 };
+	int status = 0;
+
+	for (size_t i = 0; i < files->n; i++) {
+		struct kabi_module *mod;
+
+		if (kabi_module_open(ctx, files->paths[i], &mod) < 0 ||
+		    kabi_provides(ctx, mod, &deps) < 0) {
+			report(ctx, files->paths[i]);
+			status = EXIT_BAD_FILE;
+		}
+		kabi_module_free(mod);
+		if (opt->multifile)
+			print_deps(&deps, files->paths[i], true);
+	}
+	print_deps(&deps, NULL, false);
+	return status;
+}
+
+static int cmd_requires(struct kabi_ctx *ctx, const struct options *opt, struct file_list *files)
+{
+	struct kabi_pkg *pkg = kabi_pkg_new(ctx);
+	struct kabi_strv deps = { 0 };
+	bool *bad = calloc(files->n + 1, sizeof(*bad));
+	int status = 0;
+
+	if (!pkg || !bad) {
+		fputs("kabi-deps: out of memory\n", stderr);
+		kabi_pkg_free(pkg);
+		free(bad);
+		return EXIT_BAD_FILE;
+	}
+	if (opt->symvers && kabi_ctx_set_symvers(ctx, opt->symvers) < 0) {
+		fputs("kabi-deps: out of memory\n", stderr);
+		status = EXIT_BAD_FILE;
+	}
+	/* All modules of the batch first: their exports satisfy their imports. */
+	for (size_t i = 0; i < files->n; i++) {
+		struct kabi_module *mod;
+
+		if (kabi_module_open(ctx, files->paths[i], &mod) < 0 || kabi_pkg_add(pkg, mod) < 0) {
+			report(ctx, files->paths[i]);
+			bad[i] = true;
+			status = EXIT_BAD_FILE;
+		}
+		kabi_module_free(mod);
+	}
+	/* An explicit reference that cannot be read is an error, not a fallback. */
+	if (opt->symvers && !kabi_ctx_reference(ctx, NULL))
+		status = EXIT_BAD_FILE;
+	for (size_t i = 0; i < files->n; i++) {
+		if (bad[i])
+			continue;
+		if (kabi_pkg_requires(pkg, files->paths[i], &deps) < 0) {
+			report(ctx, files->paths[i]);
+			status = EXIT_BAD_FILE;
+		}
+		if (opt->multifile)
+			print_deps(&deps, files->paths[i], true);
+	}
+	print_deps(&deps, NULL, false);
+	kabi_pkg_free(pkg);
+	free(bad);
+	return status;
+}
+
+/* JSON strings: escapes, and bytes that are not UTF-8 as U+0080..U+00FF. */
+static size_t utf8_sequence(const unsigned char *s)
+{
+	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+static void json_string(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	if (!str) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('"');
+	while (*s) {
+		size_t seq;
+
+		if (*s == '"' || *s == '\\') {
+			printf("\\%c", *s++);
+		} else if (*s < 0x20 || *s == 0x7f) {
+			printf("\\u%04x", *s++);
+		} else if (*s < 0x80) {
+			putchar(*s++);
+		} else if ((seq = utf8_sequence(s))) {
+			fwrite(s, 1, seq, stdout);
+			s += seq;
+		} else {
+			printf("\\u%04x", *s++);
+		}
+	}
+	putchar('"');
+}
+
+static void json_crc(const struct kabi_sym *sym)
+{
+	if (sym->flags & KABI_SYM_CRC)
+		printf("\"0x%08x\"", sym->crc);
+	else
+		fputs("null", stdout);
+}
+
+static void dump_json(const struct kabi_module *mod, bool first)
+{
+	size_t n;
+	const struct kabi_sym *syms;
+	const struct kabi_modinfo *info;
+
+	printf("%s{\"path\": ", first ? "" : ",\n");
+	json_string(kabi_module_path(mod));
+	printf(", \"class\": %d, \"endian\": \"%s\", \"machine\": %u, \"release\": ",
+	       kabi_module_elf_class(mod) == 2 ? 64 : 32,
+	       kabi_module_elf_data(mod) == 2 ? "big" : "little", kabi_module_elf_machine(mod));
+	json_string(kabi_module_release(mod));
+	fputs(",\n \"exports\": [", stdout);
+	syms = kabi_module_exports(mod, &n);
+	for (size_t i = 0; i < n; i++) {
+		printf("%s{\"name\": ", i ? ", " : "");
+		json_string(syms[i].name);
+		fputs(", \"crc\": ", stdout);
+		json_crc(&syms[i]);
+		printf(", \"gpl\": %s, \"namespace\": ", syms[i].flags & KABI_SYM_GPL ? "true" : "false");
+		json_string(syms[i].ns);
+		putchar('}');
+	}
+	fputs("],\n \"imports\": [", stdout);
+	syms = kabi_module_imports(mod, &n);
+	for (size_t i = 0; i < n; i++) {
+		printf("%s{\"name\": ", i ? ", " : "");
+		json_string(syms[i].name);
+		fputs(", \"crc\": ", stdout);
+		json_crc(&syms[i]);
+		putchar('}');
+	}
+	fputs("],\n \"modinfo\": [", stdout);
+	info = kabi_module_modinfo(mod, &n);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", [" : "[", stdout);
+		json_string(info[i].key);
+		fputs(", ", stdout);
+		json_string(info[i].value);
+		putchar(']');
+	}
+	fputs("]}", stdout);
+}
+
+static void dump_text(const struct kabi_module *mod)
+{
+	size_t n;
+	const struct kabi_sym *syms;
+	const struct kabi_modinfo *info;
+	const char *release = kabi_module_release(mod);
+
+	printf("file: %s\n", kabi_module_path(mod));
+	printf("elf: %d-bit %s-endian, machine %u\n", kabi_module_elf_class(mod) == 2 ? 64 : 32,
+	       kabi_module_elf_data(mod) == 2 ? "big" : "little", kabi_module_elf_machine(mod));
+	printf("release: %s\n", release ? release : "(none)");
+	syms = kabi_module_exports(mod, &n);
+	for (size_t i = 0; i < n; i++) {
+		printf("export: %s", syms[i].name);
+		if (syms[i].flags & KABI_SYM_CRC)
+			printf(" 0x%08x", syms[i].crc);
+		else
+			fputs(" (no crc)", stdout);
+		if (syms[i].flags & KABI_SYM_GPL)
+			fputs(" gpl", stdout);
+		if (syms[i].ns)
+			printf(" namespace=%s", syms[i].ns);
+		putchar('\n');
+	}
+	syms = kabi_module_imports(mod, &n);
+	for (size_t i = 0; i < n; i++)
+		printf("import: %s 0x%08x\n", syms[i].name, syms[i].crc);
+	info = kabi_module_modinfo(mod, &n);
+	for (size_t i = 0; i < n; i++)
+		printf("modinfo: %s=%s\n", info[i].key, info[i].value);
+}
+
+static int cmd_dump(struct kabi_ctx *ctx, const struct options *opt, struct file_list *files)
+{
+	int status = 0;
+	bool first = true;
+
+	if (opt->json)
+		putchar('[');
+	for (size_t i = 0; i < files->n; i++) {
+		struct kabi_module *mod;
+
+		if (kabi_module_open(ctx, files->paths[i], &mod) < 0) {
+			report(ctx, files->paths[i]);
+			status = EXIT_BAD_FILE;
+			continue;
+		}
+		if (opt->json)
+			dump_json(mod, first);
+		else
+			dump_text(mod);
+		first = false;
+		kabi_module_free(mod);
+	}
+	if (opt->json)
+		puts("]");
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "multifile", no_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "symvers", required_argument, NULL, 's' },
+		{ "buildroot", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct options opt = { .buildroot = getenv("RPM_BUILD_ROOT") };
+	struct file_list files = { 0 };
+	struct kabi_ctx *ctx;
+	const char *cmd;
+	int c, status;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': opt.multifile = true; break;
+		case 'j': opt.json = true; break;
+		case 's': opt.symvers = optarg; break;
+		case 'b': opt.buildroot = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (strcmp(cmd, "provides") && strcmp(cmd, "requires") && strcmp(cmd, "dump")) {
+		fprintf(stderr, "kabi-deps: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((opt.symvers && strcmp(cmd, "requires")) || (opt.json && strcmp(cmd, "dump")) ||
+	    (opt.multifile && !strcmp(cmd, "dump"))) {
+		fprintf(stderr, "kabi-deps: option not valid for '%s'\n", cmd);
+		return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		files.paths = argv + optind;
+		files.n = (size_t)(argc - optind);
+	} else if (read_stdin_paths(&files) < 0) {
+		return EXIT_BAD_FILE;
+	}
+
+	ctx = kabi_ctx_new();
+	if (!ctx || (opt.buildroot && kabi_ctx_set_buildroot(ctx, opt.buildroot) < 0)) {
+		fputs("kabi-deps: out of memory\n", stderr);
+		return EXIT_BAD_FILE;
+	}
+	if (!strcmp(cmd, "provides"))
+		status = cmd_provides(ctx, &opt, &files);
+	else if (!strcmp(cmd, "requires"))
+		status = cmd_requires(ctx, &opt, &files);
+	else
+		status = cmd_dump(ctx, &opt, &files);
+	kabi_ctx_free(ctx);
+	free_files(&files);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "kabi-deps: cannot write output: %s\n", strerror(errno));
+		status = EXIT_BAD_FILE;
+	}
+	return status;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libkabideps: read Linux kernel modules and kernel reference data, and turn
+ * them into rpm dependencies (ksym()/kernel() Provides and Requires).
+ *
+ * Every object belongs to a struct kabi_ctx.  Functions that can fail return
+ * 0 on success or a negative errno value; kabi_ctx_error() then says what
+ * went wrong (without the file name, which the caller prints).
+ * Strings returned by the library live as long as the object they came from.
+ */
+#ifndef KABIDEPS_H
+#define KABIDEPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kabi_ctx;
+struct kabi_module;
+struct kabi_symvers;
+struct kabi_pkg;
+
+/* ---- context ---------------------------------------------------------- */
+
+enum kabi_log_level { KABI_LOG_ERR = 3, KABI_LOG_WARNING = 4, KABI_LOG_INFO = 6 };
+typedef void (*kabi_log_fn)(void *data, int level, const char *msg);
+
+struct kabi_ctx *kabi_ctx_new(void);
+void kabi_ctx_free(struct kabi_ctx *ctx);
+/* What the last failing call of this context found wrong. */
+const char *kabi_ctx_error(const struct kabi_ctx *ctx);
+/* Warnings (no kernel reference, CRC mismatches) go here; default: stderr. */
+void kabi_ctx_set_log_fn(struct kabi_ctx *ctx, kabi_log_fn fn, void *data);
+/* Root prefixed to the reference search paths first (rpm's buildroot). */
+int kabi_ctx_set_buildroot(struct kabi_ctx *ctx, const char *root);
+/* Cap on the size of a module or reference file after decompression. */
+void kabi_ctx_set_max_size(struct kabi_ctx *ctx, size_t bytes);
+/* Use this Module.symvers (or symvers.gz/.xz/.zst) for every release
+ * instead of searching; NULL goes back to searching. */
+int kabi_ctx_set_symvers(struct kabi_ctx *ctx, const char *path);
+
+/* ---- one kernel module ------------------------------------------------- */
+
+enum kabi_sym_flags {
+	KABI_SYM_CRC = 1 << 0, /* crc is known (CONFIG_MODVERSIONS) */
+	KABI_SYM_GPL = 1 << 1, /* export is GPL-only */
+};
+
+struct kabi_sym {
+	const char *name;
+	const char *ns; /* export namespace, NULL when none */
+	uint32_t crc;
+	unsigned flags;
+};
+
+struct kabi_modinfo {
+	const char *key;
+	const char *value;
+};
+
+/* Read a .ko, .ko.xz, .ko.zst or .ko.gz (by magic), signed or not. */
+int kabi_module_open(struct kabi_ctx *ctx, const char *path, struct kabi_module **mod);
+/* The same from memory; name is used in messages and for path rules. */
+int kabi_module_open_mem(struct kabi_ctx *ctx, const char *name, const void *data,
+			 size_t size, struct kabi_module **mod);
+void kabi_module_free(struct kabi_module *mod);
+
+const char *kabi_module_path(const struct kabi_module *mod);
+/* Exports and imports, in the order the module lists them. */
+const struct kabi_sym *kabi_module_exports(const struct kabi_module *mod, size_t *n);
+const struct kabi_sym *kabi_module_imports(const struct kabi_module *mod, size_t *n);
+/* .modinfo key=value pairs, in file order; keys may repeat. */
+const struct kabi_modinfo *kabi_module_modinfo(const struct kabi_module *mod, size_t *n);
+/* First value of key, or NULL. */
+const char *kabi_module_modinfo_get(const struct kabi_module *mod, const char *key);
+/* Kernel release the module was built for (first word of vermagic), or NULL. */
+const char *kabi_module_release(const struct kabi_module *mod);
+int kabi_module_elf_class(const struct kabi_module *mod);   /* ELFCLASS32/64 */
+int kabi_module_elf_data(const struct kabi_module *mod);    /* ELFDATA2LSB/MSB */
+unsigned kabi_module_elf_machine(const struct kabi_module *mod); /* EM_* */
+
+/* ---- kernel reference data: Module.symvers ----------------------------- */
+
+struct kabi_symvers_entry {
+	const char *name;
+	const char *module; /* "vmlinux" or the module's source path without .ko */
+	const char *type;   /* EXPORT_SYMBOL, EXPORT_SYMBOL_GPL, ... or "" */
+	const char *ns;     /* namespace or "" */
+	uint32_t crc;
+};
+
+/* Module.symvers of any era, plain or gz/xz/zst compressed. */
+int kabi_symvers_open(struct kabi_ctx *ctx, const char *path, struct kabi_symvers **sv);
+int kabi_symvers_open_mem(struct kabi_ctx *ctx, const char *name, const void *data,
+			  size_t size, struct kabi_symvers **sv);
+void kabi_symvers_free(struct kabi_symvers *sv);
+const char *kabi_symvers_path(const struct kabi_symvers *sv);
+const struct kabi_symvers_entry *kabi_symvers_entries(const struct kabi_symvers *sv, size_t *n);
+const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi_symvers *sv,
+						   const char *name);
+
+/* The reference for a kernel release: the one set with kabi_ctx_set_symvers,
+ * else the first found under the buildroot, then on the host.  Cached.
+ * NULL when there is none (logged once per release) or it cannot be read. */
+const struct kabi_symvers *kabi_ctx_reference(struct kabi_ctx *ctx, const char *release);
+
+/* ---- dependencies ------------------------------------------------------ */
+
+/* A growable list of dependency strings. */
+struct kabi_strv {
+	char **v;
+	size_t n, cap;
+};
+void kabi_strv_free(struct kabi_strv *sv);
+/* Sort in byte order and drop duplicates. */
+void kabi_strv_sort_uniq(struct kabi_strv *sv);
+
+/* The modules of one package: what they export satisfies their own imports. */
+struct kabi_pkg *kabi_pkg_new(struct kabi_ctx *ctx);
+void kabi_pkg_free(struct kabi_pkg *pkg);
+int kabi_pkg_add(struct kabi_pkg *pkg, const struct kabi_module *mod);
+
+/* Append the Provides of mod to out: ksym(SYM) = 0xCRC, or kernel(SYM) = 0xCRC
+ * for in-tree modules (under /lib/modules/<release>/kernel/). */
+int kabi_provides(struct kabi_ctx *ctx, const struct kabi_module *mod, struct kabi_strv *out);
+/* Append the Requires of mod to out, leaving out what pkg (may be NULL)
+ * provides: kernel(SYM) = 0xCRC for symbols of the kernel reference,
+ * ksym(SYM) = 0xCRC for the rest. */
+int kabi_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
+		  const struct kabi_module *mod, struct kabi_strv *out);
+/* The same for a module added to pkg earlier, by its path, without reading
+ * it again (rpm asks for all Provides of a package before its Requires). */
+int kabi_pkg_requires(struct kabi_pkg *pkg, const char *path, struct kabi_strv *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal interfaces of libkabideps, shared between its source files. */
+#ifndef LIBKABIDEPS_PRIVATE_H
+#define LIBKABIDEPS_PRIVATE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kabideps.h"
+
+#define KABI_EXPORT __attribute__((visibility("default")))
+#define KABI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Default cap on decompressed data: far above any real module (the largest
+ * in-tree module, amdgpu, is ~20 MiB) and small enough to refuse bombs. */
+#define KABI_DEFAULT_MAX_SIZE ((size_t)256 << 20)
+
+/* ---- errors and logging (ctx.c) ---- */
+/* Records the message for kabi_ctx_error() and returns -err. */
+int kabi_fail(struct kabi_ctx *ctx, int err, const char *fmt, ...) KABI_PRINTF(3, 4);
+void kabi_log(struct kabi_ctx *ctx, int level, const char *fmt, ...) KABI_PRINTF(3, 4);
+size_t kabi_ctx_max_size(const struct kabi_ctx *ctx);
+const char *kabi_ctx_buildroot(const struct kabi_ctx *ctx);
+
+/* ---- file contents (file.c, decompress-*.c) ---- */
+/* Bytes of a file, decompressed when needed.  Writable (a private mapping
+ * or a heap copy) because libelf may convert byte order in place. */
+struct kabi_buf {
+	unsigned char *data;
+	size_t size;
+	size_t map_size; /* != 0: data is an mmap of that length */
+};
+
+enum kabi_compression { KABI_COMP_NONE, KABI_COMP_GZIP, KABI_COMP_XZ, KABI_COMP_ZSTD };
+
+enum kabi_compression kabi_detect_compression(const void *data, size_t size);
+/* Load path (or copy mem when path is NULL) and decompress it if needed. */
+int kabi_buf_load(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf);
+int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size, struct kabi_buf *buf);
+void kabi_buf_release(struct kabi_buf *buf);
+
+/* Each backend decompresses in into a malloc'd buffer of at most max bytes. */
+int kabi_gunzip(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
+		unsigned char **out, size_t *out_size);
+int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
+	      unsigned char **out, size_t *out_size);
+int kabi_unzstd(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
+		unsigned char **out, size_t *out_size);
+/* Shared by the backends: grow *out for a stream whose size is unknown. */
+int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, size_t max);
+
+/* ---- string set (hash.c): open addressing, keys are not copied ---- */
+struct kabi_hash {
+	const char **keys;
+	void **values;
+	size_t n, cap;
+};
+int kabi_hash_put(struct kabi_hash *h, const char *key, void *value); /* 0, 1 if present */
+void *kabi_hash_get(const struct kabi_hash *h, const char *key);
+void kabi_hash_fini(struct kabi_hash *h);
+
+/* ---- dependency strings (deps.c) ---- */
+int kabi_strv_push(struct kabi_strv *sv, char *s); /* takes s */
+int kabi_strv_pushf(struct kabi_strv *sv, const char *fmt, ...) KABI_PRINTF(2, 3);
+
+#endif

@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reading one kernel module: exports with CRCs, imports with CRCs, modinfo.
+ * Class and byte order independent (gelf for headers and symbols, explicit
+ * target-order reads for raw section contents).  Every offset taken from
+ * the file is checked against the section it points into.
+ */
+#include <errno.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libkabideps-private.h"
+
+struct kabi_module {
+	struct kabi_ctx *ctx;
+	char *path;
+	char *release;
+	struct kabi_buf buf;
+	Elf *elf;
+	int elf_class, elf_data;
+	unsigned machine;
+	struct kabi_sym *exports, *imports;
+	size_t n_exports, n_imports;
+	struct kabi_modinfo *modinfo;
+	size_t n_modinfo;
+};
+
+/* A section's contents as the file has them. */
+struct section {
+	const char *name;
+	GElf_Shdr shdr;
+	const unsigned char *data; /* NULL when not loaded or SHT_NOBITS */
+	size_t size;
+	bool relocated;            /* some SHT_REL(A) section applies to it */
+};
+
+/* A symbol of interest, found while walking .symtab. */
+struct found_sym {
+	const char *name; /* without its prefix */
+	size_t shndx;
+	uint64_t value;
+};
+
+struct reader {
+	struct kabi_ctx *ctx;
+	struct kabi_module *mod;
+	struct section *secs;
+	size_t nsecs;
+	struct found_sym *ksymtab, *crc, *kstrtabns;
+	size_t n_ksymtab, n_crc, n_kstrtabns;
+};
+
+static uint32_t read_u32(const unsigned char *p, int data)
+{
+	if (data == ELFDATA2MSB)
+		return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* A string that starts at off inside [data, data + size) and ends there too. */
+static const char *string_at(const unsigned char *data, size_t size, uint64_t off)
+{
+	if (!data || off >= size || !memchr(data + off, '\0', size - off))
+		return NULL;
+	return (const char *)data + off;
+}
+
+static int load_section(struct reader *rd, size_t i)
+{
+	struct section *s = &rd->secs[i];
+	Elf_Scn *scn;
+	Elf_Data *d;
+
+	if (s->data || s->shdr.sh_type == SHT_NOBITS || s->shdr.sh_size == 0)
+		return 0;
+	scn = elf_getscn(rd->mod->elf, i);
+	d = scn ? elf_rawdata(scn, NULL) : NULL;
+	if (!d || (d->d_size && !d->d_buf))
+		return kabi_fail(rd->ctx, EINVAL, "section %s: %s", s->name, elf_errmsg(-1));
+	s->data = d->d_buf;
+	s->size = d->d_size;
+	return 0;
+}
+
+static struct section *find_section(struct reader *rd, const char *name)
+{
+	for (size_t i = 1; i < rd->nsecs; i++)
+		if (rd->secs[i].name && strcmp(rd->secs[i].name, name) == 0)
+			return &rd->secs[i];
+	return NULL;
+}
+
+static int read_sections(struct reader *rd)
+{
+	Elf *elf = rd->mod->elf;
+	size_t shnum, shstrndx;
+
+	if (elf_getshdrnum(elf, &shnum) < 0 || elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return kabi_fail(rd->ctx, EINVAL, "bad section header table: %s", elf_errmsg(-1));
+	if (shnum == 0)
+		return kabi_fail(rd->ctx, EINVAL, "no sections");
+	rd->secs = calloc(shnum, sizeof(*rd->secs));
+	if (!rd->secs)
+		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
+	rd->nsecs = shnum;
+	for (size_t i = 1; i < shnum; i++) {
+		struct section *s = &rd->secs[i];
+		Elf_Scn *scn = elf_getscn(elf, i);
+
+		if (!scn || !gelf_getshdr(scn, &s->shdr))
+			return kabi_fail(rd->ctx, EINVAL, "section %zu: %s", i, elf_errmsg(-1));
+		s->name = elf_strptr(elf, shstrndx, s->shdr.sh_name);
+		if (!s->name)
+			return kabi_fail(rd->ctx, EINVAL, "section %zu: bad name", i);
+	}
+	for (size_t i = 1; i < shnum; i++) {
+		const GElf_Shdr *sh = &rd->secs[i].shdr;
+
+		if ((sh->sh_type == SHT_REL || sh->sh_type == SHT_RELA) &&
+		    sh->sh_info > 0 && sh->sh_info < shnum)
+			rd->secs[sh->sh_info].relocated = true;
+	}
+	return 0;
+}
+
+static int push_found(struct kabi_ctx *ctx, struct found_sym **v, size_t *n,
+		      const char *name, size_t shndx, uint64_t value)
+{
+	/* grow at powers of two */
+	if ((*n & (*n - 1)) == 0) {
+		struct found_sym *p = realloc(*v, (*n ? *n * 2 : 4) * sizeof(**v));
+
+		if (!p)
+			return kabi_fail(ctx, ENOMEM, "out of memory");
+		*v = p;
+	}
+	(*v)[(*n)++] = (struct found_sym){ name, shndx, value };
+	return 0;
+}
+
+/* Is section i a table of exports (__ksymtab, __ksymtab_gpl, ...)? */
+static bool is_ksymtab(const struct reader *rd, size_t i)
+{
+	const char *name = rd->secs[i].name;
+
+	return has_prefix(name, "__ksymtab") && strcmp(name, "__ksymtab_strings") != 0 &&
+	       (name[9] == '\0' || name[9] == '_');
+}
+
+/* Collect __ksymtab_*, __crc_* and __kstrtabns_* symbols. */
+static int scan_symbols(struct reader *rd)
+{
+	struct section *symtab = NULL, *strtab;
+	Elf_Data *syms, *xndx = NULL;
+	size_t symtab_index = 0, count;
+
+	for (size_t i = 1; i < rd->nsecs; i++) {
+		if (rd->secs[i].shdr.sh_type == SHT_SYMTAB) {
+			symtab = &rd->secs[i];
+			symtab_index = i;
+			break;
+		}
+	}
+	if (!symtab)
+		return kabi_fail(rd->ctx, EINVAL, "no symbol table (.symtab)");
+	if (symtab->shdr.sh_link == 0 || symtab->shdr.sh_link >= rd->nsecs)
+		return kabi_fail(rd->ctx, EINVAL, "symbol table links to no string table");
+	strtab = &rd->secs[symtab->shdr.sh_link];
+	if (strtab->shdr.sh_type != SHT_STRTAB)
+		return kabi_fail(rd->ctx, EINVAL, "symbol table links to a section that is not a string table");
+	if (load_section(rd, symtab->shdr.sh_link) < 0)
+		return -EINVAL;
+	syms = elf_getdata(elf_getscn(rd->mod->elf, symtab_index), NULL);
+	if (!syms)
+		return kabi_fail(rd->ctx, EINVAL, "symbol table: %s", elf_errmsg(-1));
+	for (size_t i = 1; i < rd->nsecs; i++) {
+		if (rd->secs[i].shdr.sh_type == SHT_SYMTAB_SHNDX && rd->secs[i].shdr.sh_link == symtab_index) {
+			xndx = elf_getdata(elf_getscn(rd->mod->elf, i), NULL);
+			if (!xndx)
+				return kabi_fail(rd->ctx, EINVAL, "extended section index table: %s",
+						 elf_errmsg(-1));
+		}
+	}
+	count = syms->d_size / gelf_fsize(rd->mod->elf, ELF_T_SYM, 1, EV_CURRENT);
+
+	for (size_t i = 1; i < count; i++) {
+		GElf_Sym sym;
+		Elf32_Word shndx_ext = 0;
+		const char *name;
+		size_t shndx;
+		int r = 0;
+
+		if (!gelf_getsymshndx(syms, xndx, (int)i, &sym, &shndx_ext))
+			return kabi_fail(rd->ctx, EINVAL, "symbol %zu: %s", i, elf_errmsg(-1));
+		/* Cheap filter first: every name of interest starts with "__". */
+		if (sym.st_name >= strtab->size || strtab->data[sym.st_name] != '_' ||
+		    sym.st_name + 1 >= strtab->size || strtab->data[sym.st_name + 1] != '_')
+			continue;
+		name = string_at(strtab->data, strtab->size, sym.st_name);
+		if (!name)
+			return kabi_fail(rd->ctx, EINVAL, "symbol %zu: name is not terminated", i);
+		shndx = sym.st_shndx == SHN_XINDEX ? shndx_ext : sym.st_shndx;
+		if (shndx >= rd->nsecs && shndx < SHN_LORESERVE)
+			return kabi_fail(rd->ctx, EINVAL, "symbol %s: section index %zu out of range",
+					 name, shndx);
+
+		if (has_prefix(name, "__ksymtab_") && shndx < rd->nsecs && shndx != SHN_UNDEF &&
+		    is_ksymtab(rd, shndx))
+			r = push_found(rd->ctx, &rd->ksymtab, &rd->n_ksymtab, name + 10, shndx, sym.st_value);
+		else if (has_prefix(name, "__crc_"))
+			r = push_found(rd->ctx, &rd->crc, &rd->n_crc, name + 6, shndx, sym.st_value);
+		else if (has_prefix(name, "__kstrtabns_"))
+			r = push_found(rd->ctx, &rd->kstrtabns, &rd->n_kstrtabns, name + 12, shndx,
+				       sym.st_value);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int cmp_found_name(const void *a, const void *b)
+{
+	return strcmp(((const struct found_sym *)a)->name, ((const struct found_sym *)b)->name);
+}
+
+static int cmp_found_place(const void *a, const void *b)
+{
+	const struct found_sym *x = a, *y = b;
+
+	if (x->shndx != y->shndx)
+		return x->shndx < y->shndx ? -1 : 1;
+	return x->value < y->value ? -1 : x->value > y->value;
+}
+
+static const struct found_sym *lookup(const struct found_sym *v, size_t n, const char *name)
+{
+	struct found_sym key = { .name = name };
+
+	return n ? bsearch(&key, v, n, sizeof(*v), cmp_found_name) : NULL;
+}
+
+/* Bytes [value, value + len) of section shndx, or NULL with an error set. */
+static const unsigned char *symbol_bytes(struct reader *rd, const struct found_sym *fs,
+					 const char *what, size_t len)
+{
+	struct section *s;
+
+	if (fs->shndx == SHN_UNDEF || fs->shndx >= rd->nsecs)
+		return kabi_fail(rd->ctx, EINVAL, "%s%s is not defined in a section", what, fs->name),
+		       NULL;
+	s = &rd->secs[fs->shndx];
+	if (load_section(rd, fs->shndx) < 0)
+		return NULL;
+	if (!s->data || fs->value > s->size || s->size - fs->value < len) {
+		kabi_fail(rd->ctx, EINVAL, "%s%s: value 0x%llx lies outside section %s (size %zu)",
+			  what, fs->name, (unsigned long long)fs->value, s->name, s->size);
+		return NULL;
+	}
+	return s->data + fs->value;
+}
+
+/* Position of an export in its __ksymtab section, for tables indexed alike. */
+static int ksymtab_index(struct reader *rd, const struct found_sym *ks, size_t *index,
+			 size_t *entries_out)
+{
+	const struct section *s = &rd->secs[ks->shndx];
+	size_t entries = 0, entsize;
+
+	for (size_t i = 0; i < rd->n_ksymtab; i++)
+		entries += rd->ksymtab[i].shndx == ks->shndx;
+	entsize = entries ? s->shdr.sh_size / entries : 0;
+	if (!entsize || s->shdr.sh_size % entries || ks->value % entsize ||
+	    ks->value / entsize >= entries)
+		return kabi_fail(rd->ctx, EINVAL, "__ksymtab_%s: entry at 0x%llx does not fit %s",
+				 ks->name, (unsigned long long)ks->value, s->name);
+	*index = ks->value / entsize;
+	*entries_out = entries;
+	return 0;
+}
+
+/* The CRC of one export, by era (module-formats.md section 1). */
+static int export_crc(struct reader *rd, const struct found_sym *ks, struct kabi_sym *out)
+{
+	const char *suffix = rd->secs[ks->shndx].name + strlen("__ksymtab");
+	const struct found_sym *crc = lookup(rd->crc, rd->n_crc, ks->name);
+	const unsigned char *p;
+	struct section *kcrctab;
+	char kcrctab_name[64];
+	size_t index, entries;
+
+	if (crc && crc->shndx == SHN_ABS) {
+		/* <= 5.18: the CRC is the symbol's value. */
+		out->crc = (uint32_t)crc->value;
+		out->flags |= KABI_SYM_CRC;
+		return 0;
+	}
+	if (crc) {
+		/* CRC stored as data: .rodata (MODULE_REL_CRCS) or __kcrctab (5.19+). */
+		p = symbol_bytes(rd, crc, "__crc_", 4);
+		if (!p)
+			return -EINVAL;
+		out->crc = read_u32(p, rd->mod->elf_data);
+		out->flags |= KABI_SYM_CRC;
+		return 0;
+	}
+	snprintf(kcrctab_name, sizeof(kcrctab_name), "__kcrctab%s", suffix);
+	kcrctab = find_section(rd, kcrctab_name);
+	if (!kcrctab)
+		return 0; /* no CONFIG_MODVERSIONS: no CRC at all */
+	/* 6.1+ with the __crc_ labels stripped: the tables pair by index.  Only
+	 * when __kcrctab holds the values itself (no relocations, u32 entries). */
+	if (kcrctab->relocated)
+		return kabi_fail(rd->ctx, EINVAL, "no CRC for exported symbol %s "
+				 "(no __crc_%s and %s is relocated)", ks->name, ks->name, kcrctab_name);
+	if (ksymtab_index(rd, ks, &index, &entries) < 0)
+		return -EINVAL;
+	if (load_section(rd, (size_t)(kcrctab - rd->secs)) < 0)
+		return -EINVAL;
+	if (!kcrctab->data || kcrctab->size != entries * 4)
+		return kabi_fail(rd->ctx, EINVAL, "%s: size %zu does not match the %zu entries of %s",
+				 kcrctab_name, kcrctab->size, entries, rd->secs[ks->shndx].name);
+	out->crc = read_u32(kcrctab->data + index * 4, rd->mod->elf_data);
+	out->flags |= KABI_SYM_CRC;
+	return 0;
+}
+
+static int read_exports(struct reader *rd)
+{
+	struct kabi_module *mod = rd->mod;
+	struct section *flagstab = find_section(rd, "__kflagstab");
+
+	if (!rd->n_ksymtab)
+		return 0;
+	qsort(rd->crc, rd->n_crc, sizeof(*rd->crc), cmp_found_name);
+	qsort(rd->kstrtabns, rd->n_kstrtabns, sizeof(*rd->kstrtabns), cmp_found_name);
+	/* List exports as the kernel does: by table, then by position. */
+	qsort(rd->ksymtab, rd->n_ksymtab, sizeof(*rd->ksymtab), cmp_found_place);
+	mod->exports = calloc(rd->n_ksymtab, sizeof(*mod->exports));
+	if (!mod->exports)
+		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
+
+	for (size_t i = 0; i < rd->n_ksymtab; i++) {
+		const struct found_sym *ks = &rd->ksymtab[i], *ns;
+		const char *secname = rd->secs[ks->shndx].name;
+		struct kabi_sym *e = &mod->exports[mod->n_exports];
+
+		e->name = ks->name;
+		if (strcmp(secname, "__ksymtab_gpl") == 0 || strcmp(secname, "__ksymtab_unused_gpl") == 0)
+			e->flags |= KABI_SYM_GPL;
+		if (export_crc(rd, ks, e) < 0)
+			return -EINVAL;
+		if (flagstab && strcmp(secname, "__ksymtab") == 0) {
+			/* 7.1+: one flag byte per __ksymtab entry, bit 0 = GPL only */
+			size_t index, entries;
+
+			if (ksymtab_index(rd, ks, &index, &entries) < 0 ||
+			    load_section(rd, (size_t)(flagstab - rd->secs)) < 0)
+				return -EINVAL;
+			if (!flagstab->data || index >= flagstab->size)
+				return kabi_fail(rd->ctx, EINVAL, "__kflagstab: no entry for %s", ks->name);
+			if (flagstab->data[index] & 1)
+				e->flags |= KABI_SYM_GPL;
+		}
+		ns = lookup(rd->kstrtabns, rd->n_kstrtabns, ks->name);
+		if (ns) {
+			const unsigned char *p = symbol_bytes(rd, ns, "__kstrtabns_", 1);
+			const struct section *s = &rd->secs[ns->shndx];
+
+			if (!p)
+				return -EINVAL;
+			e->ns = string_at(s->data, s->size, ns->value);
+			if (!e->ns)
+				return kabi_fail(rd->ctx, EINVAL, "__kstrtabns_%s: namespace is not terminated",
+						 ks->name);
+			if (!*e->ns)
+				e->ns = NULL;
+		}
+		mod->n_exports++;
+	}
+	return 0;
+}
+
+/* ppc64 ELFv1 prefixes function descriptors' names with '.', and the TOC
+ * base is resolved by the loader: neither is a dependency on the kernel. */
+static const char *import_name(const struct kabi_module *mod, const char *name)
+{
+	if (mod->machine == EM_PPC64) {
+		if (strcmp(name, "TOC.") == 0 || strcmp(name, ".TOC.") == 0)
+			return NULL;
+		if (name[0] == '.')
+			return name + 1;
+	}
+	return name;
+}
+
+static int add_import(struct reader *rd, const char *name, uint32_t crc, size_t cap)
+{
+	struct kabi_module *mod = rd->mod;
+
+	if (!mod->imports && !(mod->imports = calloc(cap ? cap : 1, sizeof(*mod->imports))))
+		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
+	name = import_name(mod, name);
+	if (name)
+		mod->imports[mod->n_imports++] = (struct kabi_sym){
+			.name = name, .crc = crc, .flags = KABI_SYM_CRC };
+	return 0;
+}
+
+/* 6.14+ CONFIG_EXTENDED_MODVERSIONS: packed u32 CRCs and the names they go with. */
+static int read_ext_versions(struct reader *rd, struct section *crcs, struct section *names)
+{
+	size_t count, off = 0;
+
+	if (!crcs || !names)
+		return kabi_fail(rd->ctx, EINVAL, "%s without %s",
+				 crcs ? "__version_ext_crcs" : "__version_ext_names",
+				 crcs ? "__version_ext_names" : "__version_ext_crcs");
+	if (load_section(rd, (size_t)(crcs - rd->secs)) < 0 ||
+	    load_section(rd, (size_t)(names - rd->secs)) < 0)
+		return -EINVAL;
+	if (crcs->size % 4)
+		return kabi_fail(rd->ctx, EINVAL, "__version_ext_crcs: size %zu is not a multiple of 4",
+				 crcs->size);
+	count = crcs->size / 4;
+	for (size_t i = 0; i < count; i++) {
+		const char *name = string_at(names->data, names->size, off);
+
+		if (!name)
+			return kabi_fail(rd->ctx, EINVAL, "__version_ext_names: %s for entry %zu of %zu",
+					 off >= names->size ? "no name" : "name not terminated", i, count);
+		if (!*name)
+			return kabi_fail(rd->ctx, EINVAL, "__version_ext_names: entry %zu is empty", i);
+		if (add_import(rd, name, read_u32(crcs->data + 4 * i, rd->mod->elf_data), count) < 0)
+			return -ENOMEM;
+		off += strlen(name) + 1;
+	}
+	/* The names table may be padded with NULs for alignment, nothing else. */
+	for (; off < names->size; off++)
+		if (names->data[off])
+			return kabi_fail(rd->ctx, EINVAL,
+					 "__version_ext_names: more names than __version_ext_crcs has CRCs");
+	return 0;
+}
+
+/* struct modversion_info { unsigned long crc; char name[64 - sizeof(long)]; } */
+static int read_versions(struct reader *rd, struct section *versions)
+{
+	size_t crc_size = rd->mod->elf_class == ELFCLASS64 ? 8 : 4, count;
+
+	if (load_section(rd, (size_t)(versions - rd->secs)) < 0)
+		return -EINVAL;
+	if (versions->size % 64)
+		return kabi_fail(rd->ctx, EINVAL, "__versions: size %zu is not a multiple of 64",
+				 versions->size);
+	count = versions->size / 64;
+	for (size_t i = 0; i < count; i++) {
+		const unsigned char *entry = versions->data + 64 * i;
+		const char *name = (const char *)entry + crc_size;
+		/* only the low 32 bits of a 64-bit CRC are meaningful */
+		uint32_t crc = read_u32(entry + (crc_size == 8 && rd->mod->elf_data == ELFDATA2MSB ? 4 : 0),
+					rd->mod->elf_data);
+
+		if (!memchr(name, '\0', 64 - crc_size))
+			return kabi_fail(rd->ctx, EINVAL, "__versions: name of entry %zu is not terminated", i);
+		if (!*name)
+			return kabi_fail(rd->ctx, EINVAL, "__versions: entry %zu has an empty name", i);
+		if (add_import(rd, name, crc, count) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int read_imports(struct reader *rd)
+{
+	struct section *ext_crcs = find_section(rd, "__version_ext_crcs");
+	struct section *ext_names = find_section(rd, "__version_ext_names");
+	struct section *versions = find_section(rd, "__versions");
+
+	/* The kernel checks only the extended tables when they exist, and only
+	 * they hold names of 56 characters and more. */
+	if (ext_crcs || ext_names)
+		return read_ext_versions(rd, ext_crcs, ext_names);
+	if (versions)
+		return read_versions(rd, versions);
+	return 0;
+}
+
+static int read_modinfo(struct reader *rd)
+{
+	struct kabi_module *mod = rd->mod;
+	struct section *s = find_section(rd, ".modinfo");
+	char *p, *end;
+	size_t count = 0;
+
+	if (!s || load_section(rd, (size_t)(s - rd->secs)) < 0 || !s->data)
+		return s ? -EINVAL : 0;
+	if (s->data[s->size - 1] != '\0')
+		return kabi_fail(rd->ctx, EINVAL, ".modinfo: last entry is not terminated");
+	/* The section lies in our private buffer: split key=value in place. */
+	p = (char *)s->data;
+	end = p + s->size;
+	for (char *q = p; q < end; q += strlen(q) + 1)
+		count += *q != '\0';
+	mod->modinfo = calloc(count ? count : 1, sizeof(*mod->modinfo));
+	if (!mod->modinfo)
+		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
+	for (char *q = p; q < end; q += strlen(q) + 1) {
+		char *eq;
+
+		if (!*q)
+			continue; /* alignment padding between entries */
+		eq = strchr(q, '=');
+		if (eq)
+			*eq = '\0';
+		mod->modinfo[mod->n_modinfo++] = (struct kabi_modinfo){ q, eq ? eq + 1 : "" };
+		if (eq)
+			q = eq + 1;
+	}
+	return 0;
+}
+
+static int read_release(struct kabi_module *mod)
+{
+	const char *vermagic = kabi_module_modinfo_get(mod, "vermagic");
+	size_t len;
+
+	if (!vermagic)
+		return 0;
+	vermagic += strspn(vermagic, " ");
+	len = strcspn(vermagic, " ");
+	if (len && !(mod->release = strndup(vermagic, len)))
+		return kabi_fail(mod->ctx, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod)
+{
+	struct reader rd = { .ctx = ctx, .mod = mod };
+	GElf_Ehdr ehdr;
+	int r = -EINVAL;
+
+	mod->elf = elf_memory((char *)mod->buf.data, mod->buf.size);
+	if (!mod->elf)
+		return kabi_fail(ctx, EINVAL, "cannot read as ELF: %s", elf_errmsg(-1));
+	if (elf_kind(mod->elf) != ELF_K_ELF)
+		return kabi_fail(ctx, EINVAL, "not an ELF file");
+	if (!gelf_getehdr(mod->elf, &ehdr))
+		return kabi_fail(ctx, EINVAL, "bad ELF header: %s", elf_errmsg(-1));
+	mod->elf_class = ehdr.e_ident[EI_CLASS];
+	mod->elf_data = ehdr.e_ident[EI_DATA];
+	mod->machine = ehdr.e_machine;
+	if (ehdr.e_type != ET_REL)
+		return kabi_fail(ctx, EINVAL, "not a kernel module (ELF type %u, not ET_REL)",
+				 (unsigned)ehdr.e_type);
+
+	if (read_sections(&rd) < 0)
+		goto out;
+	if (!find_section(&rd, ".modinfo") && !find_section(&rd, ".gnu.linkonce.this_module")) {
+		r = kabi_fail(ctx, EINVAL, "not a kernel module (no .modinfo and no .gnu.linkonce.this_module)");
+		goto out;
+	}
+	if (scan_symbols(&rd) < 0 || read_exports(&rd) < 0 || read_imports(&rd) < 0 ||
+	    read_modinfo(&rd) < 0 || read_release(mod) < 0)
+		goto out;
+	r = 0;
+out:
+	free(rd.secs);
+	free(rd.ksymtab);
+	free(rd.crc);
+	free(rd.kstrtabns);
+	return r;
+}
+
+static int open_module(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
+		       struct kabi_module **out)
+{
+	struct kabi_module *mod = calloc(1, sizeof(*mod));
+	int r;
+
+	*out = NULL;
+	if (!mod || !(mod->path = strdup(name))) {
+		free(mod);
+		return kabi_fail(ctx, ENOMEM, "out of memory");
+	}
+	mod->ctx = ctx;
+	r = data ? kabi_buf_from_mem(ctx, data, size, &mod->buf) : kabi_buf_load(ctx, name, &mod->buf);
+	if (r == 0 && mod->buf.size == 0)
+		r = kabi_fail(ctx, EINVAL, "empty file");
+	if (r == 0)
+		r = read_module(ctx, mod);
+	if (r < 0) {
+		kabi_module_free(mod);
+		return r;
+	}
+	*out = mod;
+	return 0;
+}
+
+KABI_EXPORT int kabi_module_open(struct kabi_ctx *ctx, const char *path, struct kabi_module **mod)
+{
+	return open_module(ctx, path, NULL, 0, mod);
+}
+
+KABI_EXPORT int kabi_module_open_mem(struct kabi_ctx *ctx, const char *name, const void *data,
+				     size_t size, struct kabi_module **mod)
+{
+	return open_module(ctx, name ? name : "(memory)", data ? data : "", size, mod);
+}
+
+KABI_EXPORT void kabi_module_free(struct kabi_module *mod)
+{
+	if (!mod)
+		return;
+	elf_end(mod->elf);
+	kabi_buf_release(&mod->buf);
+	free(mod->exports);
+	free(mod->imports);
+	free(mod->modinfo);
+	free(mod->release);
+	free(mod->path);
+	free(mod);
+}
+
+KABI_EXPORT const char *kabi_module_path(const struct kabi_module *mod)
+{
+	return mod->path;
+}
+
+KABI_EXPORT const struct kabi_sym *kabi_module_exports(const struct kabi_module *mod, size_t *n)
+{
+	*n = mod->n_exports;
+	return mod->exports;
+}
+
+KABI_EXPORT const struct kabi_sym *kabi_module_imports(const struct kabi_module *mod, size_t *n)
+{
+	*n = mod->n_imports;
+	return mod->imports;
+}
+
+KABI_EXPORT const struct kabi_modinfo *kabi_module_modinfo(const struct kabi_module *mod, size_t *n)
+{
+	*n = mod->n_modinfo;
+	return mod->modinfo;
+}
+
+KABI_EXPORT const char *kabi_module_modinfo_get(const struct kabi_module *mod, const char *key)
+{
+	for (size_t i = 0; i < mod->n_modinfo; i++)
+		if (strcmp(mod->modinfo[i].key, key) == 0)
+			return mod->modinfo[i].value;
+	return NULL;
+}
+
+KABI_EXPORT const char *kabi_module_release(const struct kabi_module *mod)
+{
+	return mod->release;
+}
+
+KABI_EXPORT int kabi_module_elf_class(const struct kabi_module *mod)
+{
+	return mod->elf_class;
+}
+
+KABI_EXPORT int kabi_module_elf_data(const struct kabi_module *mod)
+{
+	return mod->elf_data;
+}
+
+KABI_EXPORT unsigned kabi_module_elf_machine(const struct kabi_module *mod)
+{
+	return mod->machine;
+}

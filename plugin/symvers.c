@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Module.symvers (and symvers.gz/.xz/.zst) of every kernel era, see
+ * module-formats.md section 4:
+ *   <= 2.6.17      crc sym module
+ *   2.6.18 - 5.3   crc sym module type
+ *   5.4 - 5.6-rc6  crc sym ns module type
+ *   5.6-rc7+       crc sym module type ns
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libkabideps-private.h"
+
+struct kabi_symvers {
+	char *path;
+	struct kabi_buf buf; /* the text, split in place */
+	struct kabi_symvers_entry *entries;
+	size_t n;
+	struct kabi_hash by_name;
+};
+
+static bool parse_crc(const char *s, uint32_t *crc)
+{
+	uint64_t v = 0;
+	size_t digits = 0;
+
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return false;
+	for (s += 2; *s; s++, digits++) {
+		int d = *s >= '0' && *s <= '9' ? *s - '0' :
+			*s >= 'a' && *s <= 'f' ? *s - 'a' + 10 :
+			*s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : -1;
+
+		if (d < 0 || digits >= 16)
+			return false;
+		v = v << 4 | (unsigned)d;
+	}
+	if (!digits || v > UINT32_MAX)
+		return false;
+	*crc = (uint32_t)v;
+	return true;
+}
+
+static bool is_export_type(const char *s)
+{
+	return strncmp(s, "EXPORT_", 7) == 0;
+}
+
+static int parse_line(struct kabi_ctx *ctx, char *line, size_t lineno, struct kabi_symvers_entry *e)
+{
+	char *f[5] = { line };
+	size_t n = 1;
+
+	for (char *p = line; *p; p++) {
+		if (*p != '\t')
+			continue;
+		if (n == 5)
+			return kabi_fail(ctx, EINVAL, "line %zu: more than 5 tab-separated fields", lineno);
+		*p = '\0';
+		f[n++] = p + 1;
+	}
+	if (n < 3)
+		return kabi_fail(ctx, EINVAL, "line %zu: %zu tab-separated field%s, expected 3 to 5",
+				 lineno, n, n == 1 ? "" : "s");
+	if (!parse_crc(f[0], &e->crc))
+		return kabi_fail(ctx, EINVAL, "line %zu: bad CRC '%.20s'", lineno, f[0]);
+	if (!*f[1])
+		return kabi_fail(ctx, EINVAL, "line %zu: empty symbol name", lineno);
+	e->name = f[1];
+	e->module = f[2];
+	e->type = n >= 4 ? f[3] : "";
+	e->ns = "";
+	if (n == 5) {
+		if (is_export_type(f[3])) {
+			e->ns = f[4];
+		} else if (is_export_type(f[4])) {
+			e->ns = f[2]; /* 5.4 - 5.6-rc6: namespace before module */
+			e->module = f[3];
+			e->type = f[4];
+		} else {
+			return kabi_fail(ctx, EINVAL, "line %zu: no EXPORT_* type in field 4 or 5", lineno);
+		}
+	}
+	if (!*e->module)
+		return kabi_fail(ctx, EINVAL, "line %zu: empty module name", lineno);
+	return 0;
+}
+
+static int parse(struct kabi_ctx *ctx, struct kabi_symvers *sv)
+{
+	char *text = (char *)sv->buf.data, *end = text + sv->buf.size;
+	size_t lines = 0, lineno = 0;
+
+	for (char *p = text; p < end; p++)
+		lines += *p == '\n';
+	sv->entries = calloc(lines + 1, sizeof(*sv->entries));
+	if (!sv->entries)
+		return kabi_fail(ctx, ENOMEM, "out of memory");
+	for (char *line = text; line < end;) {
+		char *nl = memchr(line, '\n', (size_t)(end - line));
+		struct kabi_symvers_entry *e = &sv->entries[sv->n];
+
+		lineno++;
+		if (!nl)
+			nl = end; /* last line without newline: buffer has room for a NUL */
+		*nl = '\0';
+		if (memchr(line, '\0', (size_t)(nl - line)))
+			return kabi_fail(ctx, EINVAL, "line %zu: NUL byte in text", lineno);
+		if (nl > line && nl[-1] == '\r')
+			nl[-1] = '\0';
+		if (*line) {
+			if (parse_line(ctx, line, lineno, e) < 0)
+				return -EINVAL;
+			/* the first of duplicate rows wins, as in modpost */
+			if (kabi_hash_put(&sv->by_name, e->name, e) < 0)
+				return kabi_fail(ctx, ENOMEM, "out of memory");
+			sv->n++;
+		}
+		line = nl + 1;
+	}
+	return 0;
+}
+
+static int open_symvers(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
+			struct kabi_symvers **out)
+{
+	struct kabi_symvers *sv = calloc(1, sizeof(*sv));
+	int r;
+
+	*out = NULL;
+	if (!sv || !(sv->path = strdup(name))) {
+		free(sv);
+		return kabi_fail(ctx, ENOMEM, "out of memory");
+	}
+	r = data ? kabi_buf_from_mem(ctx, data, size, &sv->buf) : kabi_buf_load(ctx, name, &sv->buf);
+	/* The parser needs one writable byte past the end for a final NUL:
+	 * heap buffers have it, a mapping of a file may not. */
+	if (r == 0 && sv->buf.map_size && sv->buf.size && sv->buf.data[sv->buf.size - 1] != '\n') {
+		struct kabi_buf copy;
+
+		r = kabi_buf_from_mem(ctx, sv->buf.data, sv->buf.size, &copy);
+		kabi_buf_release(&sv->buf);
+		sv->buf = copy;
+	}
+	if (r == 0)
+		r = parse(ctx, sv);
+	if (r < 0) {
+		kabi_symvers_free(sv);
+		return r;
+	}
+	*out = sv;
+	return 0;
+}
+
+KABI_EXPORT int kabi_symvers_open(struct kabi_ctx *ctx, const char *path, struct kabi_symvers **sv)
+{
+	return open_symvers(ctx, path, NULL, 0, sv);
+}
+
+KABI_EXPORT int kabi_symvers_open_mem(struct kabi_ctx *ctx, const char *name, const void *data,
+				      size_t size, struct kabi_symvers **sv)
+{
+	return open_symvers(ctx, name ? name : "(memory)", data ? data : "", size, sv);
+}
+
+KABI_EXPORT void kabi_symvers_free(struct kabi_symvers *sv)
+{
+	if (!sv)
+		return;
+	kabi_hash_fini(&sv->by_name);
+	kabi_buf_release(&sv->buf);
+	free(sv->entries);
+	free(sv->path);
+	free(sv);
+}
+
+KABI_EXPORT const char *kabi_symvers_path(const struct kabi_symvers *sv)
+{
+	return sv->path;
+}
+
+KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_entries(const struct kabi_symvers *sv,
+								   size_t *n)
+{
+	*n = sv->n;
+	return sv->entries;
+}
+
+KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi_symvers *sv,
+								const char *name)
+{
+	return kabi_hash_get(&sv->by_name, name);
+}
