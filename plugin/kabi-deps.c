@@ -25,6 +25,7 @@
 struct options {
 	bool multifile;
 	bool json;
+	bool strict;
 	const char *symvers;
 	const char *buildroot;
 };
@@ -46,7 +47,10 @@ static void usage(FILE *out)
 	      "  --multifile      rpm's multifile protocol: ';PATH' before each file's lines\n"
 	      "  --symvers FILE   kernel reference (Module.symvers, symvers.gz/.xz) for requires\n"
 	      "  --buildroot DIR  search kernel references here first (default $RPM_BUILD_ROOT)\n"
-	      "  --json           dump as JSON\n", out);
+	      "  --json           dump as JSON\n"
+	      "  --strict         warnings (CRC mismatches, no reference) are errors too; for\n"
+	      "                   rpm, end the output with a line that stops the build\n"
+	      "  --output FILE    write to FILE instead of standard output\n", out);
 }
 
 static int read_stdin_paths(struct file_list *files)
@@ -87,6 +91,15 @@ static void free_files(struct file_list *files)
 			free(files->paths[i]);
 		free(files->paths);
 	}
+}
+
+static unsigned warnings;
+
+static void log_warning(void *data, int level, const char *msg)
+{
+	(void)data;
+	warnings++;
+	fprintf(stderr, "kabi-deps: %s%s\n", level <= KABI_LOG_ERR ? "error: " : "warning: ", msg);
 }
 
 static void report(struct kabi_ctx *ctx, const char *path)
@@ -329,6 +342,8 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "symvers", required_argument, NULL, 's' },
 		{ "buildroot", required_argument, NULL, 'b' },
+		{ "strict", no_argument, NULL, 'S' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -350,6 +365,13 @@ int main(int argc, char **argv)
 		case 'j': opt.json = true; break;
 		case 's': opt.symvers = optarg; break;
 		case 'b': opt.buildroot = optarg; break;
+		case 'S': opt.strict = true; break;
+		case 'o':
+			if (!freopen(optarg, "w", stdout)) {
+				fprintf(stderr, "kabi-deps: %s: %s\n", optarg, strerror(errno));
+				return EXIT_BAD_FILE;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -376,6 +398,7 @@ int main(int argc, char **argv)
 		fputs("kabi-deps: out of memory\n", stderr);
 		return EXIT_BAD_FILE;
 	}
+	kabi_ctx_set_log_fn(ctx, log_warning, NULL);
 	if (!strcmp(cmd, "provides"))
 		status = cmd_provides(ctx, &opt, &files);
 	else if (!strcmp(cmd, "requires"))
@@ -384,6 +407,13 @@ int main(int argc, char **argv)
 		status = cmd_dump(ctx, &opt, &files);
 	kabi_ctx_free(ctx);
 	free_files(&files);
+	if (opt.strict && (status || warnings)) {
+		/* rpm ignores a generator's exit status but fails the build on a
+		 * dependency it cannot parse: this one says why. */
+		if (strcmp(cmd, "dump"))
+			puts("!kabi-deps-strict-mode:see-the-kabi-deps-messages-above");
+		status = EXIT_BAD_FILE;
+	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "kabi-deps: cannot write output: %s\n", strerror(errno));
 		status = EXIT_BAD_FILE;

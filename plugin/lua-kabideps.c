@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The Lua entry point of libkabideps, loaded into rpmbuild's own Lua by the
+ * kabideps.attr generators (package.loadlib), so that no process is started
+ * per module.  It is built against the headers of the Lua that rpm embeds
+ * and not linked with any Lua: the symbols come from rpm's.
+ *
+ * rpm asks for all Provides of a (sub)package before its Requires, so the
+ * modules seen by provides() form the package whose exports requires() may
+ * leave out; a new package key starts a new package.
+ */
+#include <errno.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <rpm/rpmlog.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kabideps.h"
+
+LUALIB_API int luaopen_kabideps(lua_State *L);
+
+static struct {
+	struct kabi_ctx *ctx;
+	struct kabi_pkg *pkg;
+	char *key;       /* identifies the package being built */
+	char *buildroot;
+	char *symvers;
+	int problems;    /* errors and warnings of the current call */
+} state;
+
+static void log_to_rpm(void *data, int level, const char *msg)
+{
+	(void)data;
+	state.problems++;
+	rpmlog(level <= KABI_LOG_ERR ? RPMLOG_ERR : RPMLOG_WARNING, "kabi-deps: %s\n", msg);
+}
+
+static bool same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* A context per buildroot and reference setting; a package per key. */
+static int select_package(lua_State *L, const char *key, const char *buildroot, const char *symvers)
+{
+	buildroot = buildroot && *buildroot ? buildroot : NULL;
+	symvers = symvers && *symvers ? symvers : NULL;
+	if (!state.ctx || !same(state.buildroot, buildroot) || !same(state.symvers, symvers)) {
+		kabi_pkg_free(state.pkg);
+		kabi_ctx_free(state.ctx);
+		free(state.buildroot);
+		free(state.symvers);
+		free(state.key);
+		memset(&state, 0, sizeof(state));
+		state.ctx = kabi_ctx_new();
+		state.buildroot = dup_or_null(buildroot);
+		state.symvers = dup_or_null(symvers);
+		if (!state.ctx || (buildroot && !state.buildroot) || (symvers && !state.symvers))
+			return luaL_error(L, "kabi-deps: out of memory");
+		kabi_ctx_set_log_fn(state.ctx, log_to_rpm, NULL);
+		if (kabi_ctx_set_buildroot(state.ctx, state.buildroot) < 0 ||
+		    kabi_ctx_set_symvers(state.ctx, state.symvers) < 0)
+			return luaL_error(L, "kabi-deps: out of memory");
+	}
+	if (!state.pkg || !same(state.key, key)) {
+		kabi_pkg_free(state.pkg);
+		free(state.key);
+		state.key = strdup(key);
+		state.pkg = kabi_pkg_new(state.ctx);
+		if (!state.key || !state.pkg)
+			return luaL_error(L, "kabi-deps: out of memory");
+	}
+	return 0;
+}
+
+static void push_deps(lua_State *L, struct kabi_strv *deps)
+{
+	luaL_Buffer b;
+
+	kabi_strv_sort_uniq(deps);
+	luaL_buffinit(L, &b);
+	for (size_t i = 0; i < deps->n; i++) {
+		luaL_addstring(&b, deps->v[i]);
+		luaL_addchar(&b, '\n');
+	}
+	luaL_pushresult(&b);
+	kabi_strv_free(deps);
+}
+
+static void report(const char *path)
+{
+	state.problems++;
+	rpmlog(RPMLOG_ERR, "kabi-deps: %s: %s\n", path, kabi_ctx_error(state.ctx));
+}
+
+/* deps, problems = generate(kind, path, package_key, buildroot, symvers) */
+static int l_generate(lua_State *L)
+{
+	const char *kind = luaL_checkstring(L, 1);
+	const char *path = luaL_checkstring(L, 2);
+	const char *key = luaL_checkstring(L, 3);
+	const char *buildroot = luaL_optstring(L, 4, NULL);
+	const char *symvers = luaL_optstring(L, 5, NULL);
+	struct kabi_strv deps = { 0 };
+	struct kabi_module *mod = NULL;
+	bool provides = strcmp(kind, "provides") == 0;
+
+	if (!provides && strcmp(kind, "requires") != 0)
+		return luaL_argerror(L, 1, "'provides' or 'requires'");
+	select_package(L, key, buildroot, symvers);
+	state.problems = 0;
+
+	if (provides) {
+		if (kabi_module_open(state.ctx, path, &mod) < 0 || kabi_pkg_add(state.pkg, mod) < 0 ||
+		    kabi_provides(state.ctx, mod, &deps) < 0)
+			report(path);
+	} else if (kabi_pkg_requires(state.pkg, path, &deps) == -ENOENT) {
+		/* Provides were not generated for it (AutoProv: no): read it now. */
+		if (kabi_module_open(state.ctx, path, &mod) < 0 ||
+		    kabi_requires(state.ctx, state.pkg, mod, &deps) < 0)
+			report(path);
+	}
+	kabi_module_free(mod);
+	push_deps(L, &deps);
+	lua_pushinteger(L, state.problems);
+	return 2;
+}
+
+LUALIB_API int luaopen_kabideps(lua_State *L)
+{
+	static const luaL_Reg functions[] = {
+		{ "generate", l_generate },
+		{ NULL, NULL },
+	};
+
+	luaL_newlib(L, functions);
+	return 1;
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""End to end: the real rpmbuild of this machine builds plain kmod specs
+with kabi-deps taken from the build tree, and rpm itself reads back the
+Provides/Requires of the packages, checked against kbuild's Module.symvers
+and `modprobe --dump-modversions`."""
+import glob, gzip, lzma, os, shutil, subprocess, sys, tempfile
+
+builddir, srcdir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+rpmbuild = os.path.join(srcdir, "tests/rpm/rpmbuild-uninstalled")
+passed, failed = 0, []
+
+
+def check(cond, what, detail=""):
+    global passed
+    print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else "\n     " + str(detail)))
+    if cond:
+        passed += 1
+    else:
+        failed.append(what)
+
+
+builds = sorted(glob.glob("/lib/modules/*/build/Module.symvers"))
+if not builds:
+    print("SKIP: no kernel headers installed")
+    sys.exit(77)
+kbuild = os.path.dirname(builds[-1])
+kver = kbuild.split("/")[3]
+kernel_syms = {l.split("\t")[1] for l in open(os.path.join(kbuild, "Module.symvers"))}
+
+top = tempfile.mkdtemp(prefix="kabi-rpm-")
+src = os.path.join(top, "SOURCES")
+os.makedirs(src)
+for f in ("hello.c",):
+    shutil.copy(os.path.join(srcdir, "examples/kmp", f), src)
+shutil.copy(os.path.join(srcdir, "tests/rpm/data/user.c"), src)
+with open(os.path.join(src, "Kbuild"), "w") as f:
+    f.write("obj-m := kmp.o user.o\nkmp-y += hello.o\n")
+
+# Build the modules once, outside rpm, for the independent truth.
+truth_dir = os.path.join(top, "truth")
+os.makedirs(truth_dir)
+for f in ("hello.c", "user.c", "Kbuild"):
+    shutil.copy(os.path.join(src, f), truth_dir)
+subprocess.run(["make", "-s", "-C", kbuild, "M=" + truth_dir, "modules"], check=True,
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+exports = {}
+for line in open(os.path.join(truth_dir, "Module.symvers")):
+    f = line.split("\t")
+    exports[f[1]] = f[0]
+
+
+def imports_of(ko):
+    out = subprocess.run(["modprobe", "--dump-modversions", ko], capture_output=True, text=True,
+                         check=True).stdout
+    return {l.split("\t")[1]: l.split("\t")[0] for l in out.splitlines()}
+
+
+kmp_imports = imports_of(os.path.join(truth_dir, "kmp.ko"))
+user_imports = imports_of(os.path.join(truth_dir, "user.ko"))
+check("hello_world" in user_imports, "user.ko imports hello_world (truth)")
+
+
+def expected_requires(imports, provided=()):
+    return {"%s(%s) = %s" % ("kernel" if s in kernel_syms else "ksym", s, c)
+            for s, c in imports.items() if s not in provided}
+
+
+SPEC_HEAD = """Name:           %(name)s
+Version:        1.0
+Release:        1
+Summary:        kabi-deps test kmod
+License:        GPL-2.0-only
+Source0:        hello.c
+Source1:        user.c
+Source2:        Kbuild
+BuildRequires:  kabi-deps
+%%global debug_package %%{nil}
+%%global moddir /lib/modules/%%{kver}/extra/kmp
+%(extra_tags)s
+%%description
+A plain spec: no kmodtool, no template, no dependency lines.
+%(subpackage)s
+%%prep
+%%setup -q -c -T
+cp %%{SOURCE0} %%{SOURCE1} %%{SOURCE2} .
+
+%%build
+make -C %%{kbuild} M=$PWD modules
+
+%%install
+%(install)s
+
+%%files
+%(files)s
+%(subfiles)s
+"""
+
+
+def build(name, install, files, subpackage="", subfiles="", extra_tags="", defines=(), expect_ok=True):
+    spec = os.path.join(top, name + ".spec")
+    with open(spec, "w") as f:
+        f.write(SPEC_HEAD % dict(name=name, install=install, files=files, subpackage=subpackage,
+                                 subfiles=subfiles, extra_tags=extra_tags))
+    args = [rpmbuild, builddir, "-bb", "--nodeps", "--define", "_topdir " + top,
+            "--define", "kver " + kver, "--define", "kbuild " + kbuild]
+    for d in defines:
+        args += ["--define", d]
+    r = subprocess.run(args + [spec], capture_output=True, text=True)
+    if expect_ok and r.returncode:
+        print(r.stdout[-3000:], r.stderr[-3000:])
+    return r
+
+
+def deps(name, what):
+    rpms = glob.glob(os.path.join(top, "RPMS/*", name + "-1.0-1.*.rpm"))
+    assert len(rpms) == 1, rpms
+    out = subprocess.run(["rpm", "-qp", "--" + what, rpms[0]], capture_output=True, text=True,
+                         check=True).stdout
+    return {l for l in out.splitlines() if l.startswith(("ksym(", "kernel("))} | \
+        {l for l in out.splitlines() if l.startswith("!")}
+
+
+INSTALL_KMP = "install -D -m 644 kmp.ko %{buildroot}%{moddir}/kmp.ko"
+INSTALL_BOTH = INSTALL_KMP + "\ninstall -D -m 644 user.ko %{buildroot}%{moddir}/user.ko"
+
+# 1. the example kmod, in-process and through the command
+for mode, defines in (("in-process", ()), ("command fallback", ("_kabideps_native 0",)),
+                      ("unloadable library", ("_kabideps_library /nonexistent/kabideps-lua.so",))):
+    r = build("kmp-kmod", INSTALL_KMP, "%{moddir}/kmp.ko", defines=defines)
+    check(r.returncode == 0, mode + ": rpmbuild of the plain example spec succeeds", r.stderr[-2000:])
+    if r.returncode == 0:
+        check(deps("kmp-kmod", "provides") == {"ksym(hello_world) = " + exports["hello_world"]},
+              mode + ": Provides ksym(hello_world) with kbuild's CRC", deps("kmp-kmod", "provides"))
+        check(deps("kmp-kmod", "requires") == expected_requires(kmp_imports),
+              mode + ": Requires = modprobe --dump-modversions, kernel() for the kernel's symbols",
+              (deps("kmp-kmod", "requires"), expected_requires(kmp_imports)))
+    if "unloadable" in mode:
+        check("cannot load" in r.stderr, mode + ": says it falls back", r.stderr[-500:])
+    elif mode == "in-process":
+        check("cannot load" not in r.stderr and "warning" not in r.stderr,
+              mode + ": the library loads into rpm's Lua, no warning", r.stderr[-500:])
+
+# 2. two modules in one package: no self-requires
+for mode, defines in (("in-process", ()), ("command fallback", ("_kabideps_native 0",))):
+    r = build("kmp-two", INSTALL_BOTH, "%{moddir}/kmp.ko\n%{moddir}/user.ko", defines=defines)
+    check(r.returncode == 0, mode + ": package with two modules builds", r.stderr[-2000:])
+    if r.returncode == 0:
+        req = deps("kmp-two", "requires")
+        check(not any("(hello_world)" in d for d in req), mode + ": no Requires for hello_world, provided by the package", req)
+        check(req == expected_requires(kmp_imports) | expected_requires(user_imports, provided=exports),
+              mode + ": Requires of both modules otherwise", req)
+
+# 3. a subpackage: it requires what the main package provides
+r = build("kmp-split", INSTALL_BOTH, "%{moddir}/kmp.ko",
+          subpackage="%package user\nSummary: user\n%description user\nuser.ko\n",
+          subfiles="%files user\n%{moddir}/user.ko")
+check(r.returncode == 0, "package with a subpackage builds", r.stderr[-2000:])
+if r.returncode == 0:
+    req = deps("kmp-split-user", "requires")
+    check("ksym(hello_world) = " + exports["hello_world"] in req,
+          "the subpackage requires ksym(hello_world) from the main package", req)
+    check(deps("kmp-split", "requires") == expected_requires(kmp_imports), "main package unchanged")
+
+# 4. compressed modules (xz, zst, gz), as distributions install them
+install = "\n".join([
+    "install -d %{buildroot}%{moddir}",
+    "xz -c kmp.ko > %{buildroot}%{moddir}/kmp_xz.ko.xz",
+    "zstd -q -c kmp.ko > %{buildroot}%{moddir}/kmp_zst.ko.zst",
+    "gzip -n -c user.ko > %{buildroot}%{moddir}/user.ko.gz"])
+r = build("kmp-packed", install, "%{moddir}/kmp_xz.ko.xz\n%{moddir}/kmp_zst.ko.zst\n%{moddir}/user.ko.gz")
+check(r.returncode == 0, "package with .ko.xz, .ko.zst, .ko.gz builds", r.stderr[-2000:])
+if r.returncode == 0:
+    check(deps("kmp-packed", "provides") == {"ksym(hello_world) = " + exports["hello_world"]},
+          "compressed: Provides", deps("kmp-packed", "provides"))
+    check(deps("kmp-packed", "requires") == expected_requires(kmp_imports) | expected_requires(user_imports, provided=exports),
+          "compressed: Requires", deps("kmp-packed", "requires"))
+
+# 5. rpm's own filters keep working
+r = build("kmp-filtered", INSTALL_KMP, "%{moddir}/kmp.ko",
+          extra_tags="%global __requires_exclude ^kernel\\\\(module_layout\\\\)")
+if r.returncode == 0:
+    req = deps("kmp-filtered", "requires")
+    check(not any("module_layout" in d for d in req) and len(req) == len(kmp_imports) - 1,
+          "%__requires_exclude removes kernel(module_layout)", req)
+else:
+    check(False, "filtered package builds", r.stderr[-2000:])
+
+# 6. the attribute switched off
+r = build("kmp-off", INSTALL_KMP, "%{moddir}/kmp.ko", defines=("__kabideps_path ^$",))
+check(r.returncode == 0 and not deps("kmp-off", "provides") and not deps("kmp-off", "requires"),
+      "--define '__kabideps_path ^$' switches it off")
+
+# 7. a damaged module: reported by name; with %_kabideps_strict the build fails
+install = INSTALL_KMP + "\nhead -c 3000 kmp.ko > %{buildroot}%{moddir}/broken.ko"
+files = "%{moddir}/kmp.ko\n%{moddir}/broken.ko"
+for mode, defines in (("in-process", ()), ("command fallback", ("_kabideps_native 0",))):
+    r = build("kmp-broken", install, files, defines=defines)
+    check(r.returncode == 0 and "broken.ko" in r.stderr, mode + ": damaged module named, build goes on",
+          r.stderr[-1000:])
+    if r.returncode == 0:
+        check(deps("kmp-broken", "provides") == {"ksym(hello_world) = " + exports["hello_world"]},
+              mode + ": the good module keeps its dependencies")
+    r = build("kmp-broken", install, files, defines=defines + ("_kabideps_strict 1",), expect_ok=False)
+    check(r.returncode != 0 and "broken.ko" in r.stderr and "kabi-deps-strict" in r.stderr,
+          mode + ": %_kabideps_strict 1 fails the build", r.stderr[-1000:])
+
+shutil.rmtree(top)
+print("%d passed, %d failed" % (passed, len(failed)))
+sys.exit(1 if failed else 0)
