@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kabi-deps: the command line over libkabideps, for rpm's singlefile and
  * multifile generator protocols and for people.

@@ -1,0 +1,26 @@
+#!/bin/bash
+# meson install puts the attr, the macros and the Lua glue where this
+# machine's rpm reads them, and what they name is installed too.
+# usage: test-install.sh BUILDDIR
+set -euo pipefail
+builddir=$1
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+meson install -C "$builddir" --destdir "$dest" --no-rebuild >/dev/null
+fail=0
+check() { # cond-exit-status message
+	if [ "$1" -eq 0 ]; then echo "ok   $2"; else echo "FAIL $2"; fail=$((fail + 1)); fi
+}
+attr=$dest$(rpm --eval '%{_fileattrsdir}')/kabideps.attr
+macros=$dest$(rpm --eval '%{_rpmmacrodir}')/macros.kabideps
+test -f "$attr"; check $? "attr in rpm's %_fileattrsdir"
+test -f "$macros"; check $? "macros in rpm's %_rpmmacrodir"
+# every absolute path the attr and the glue name must be installed
+paths=$(grep -ho '/[A-Za-z0-9_./+-]*\.\(lua\|so\)\b\|/[A-Za-z0-9_./+-]*/kabi-deps\b' "$attr" \
+	"$dest$(rpm --eval '%{_rpmluadir}')/kabideps.lua" | sort -u)
+[ -n "$paths" ]; check $? "the attr and the glue name their files"
+for p in $paths; do
+	test -e "$dest$p"; check $? "installed: $p"
+done
+[ "$fail" -eq 0 ] && echo "$(grep -c . <<<"$paths") paths checked"
+exit "$fail"
