@@ -9,20 +9,25 @@
 
 #include "libkabideps-private.h"
 
+/* Kernel reference data of one kind, per kernel release. */
+struct refcache {
+	char *explicit_path;   /* set by the user: used for every release */
+	void *explicit;        /* loaded on first use */
+	bool explicit_failed;
+	struct kabi_hash by_release; /* release -> object, or &none */
+};
+
 struct kabi_ctx {
 	char error[512];
 	kabi_log_fn log_fn;
 	void *log_data;
 	char *buildroot;
 	size_t max_size;
-	char *symvers_path;            /* explicit reference, or NULL */
-	struct kabi_symvers *explicit; /* loaded on first use */
-	bool explicit_failed;
-	struct kabi_hash references;   /* release -> struct kabi_symvers * (or &no_reference) */
+	struct refcache symvers, symsets;
 };
 
 /* Marks a release whose reference was searched for and not found. */
-static char no_reference;
+static char none;
 
 static void log_stderr(void *data, int level, const char *msg)
 {
@@ -43,19 +48,35 @@ KABI_EXPORT struct kabi_ctx *kabi_ctx_new(void)
 	return ctx;
 }
 
-static void drop_references(struct kabi_ctx *ctx)
+static void refcache_clear(struct refcache *rc, void (*free_fn)(void *))
 {
-	for (size_t i = 0; i < ctx->references.cap; i++) {
-		if (ctx->references.keys[i]) {
-			if (ctx->references.values[i] != &no_reference)
-				kabi_symvers_free(ctx->references.values[i]);
-			free((char *)ctx->references.keys[i]);
+	for (size_t i = 0; i < rc->by_release.cap; i++) {
+		if (rc->by_release.keys[i]) {
+			if (rc->by_release.values[i] != &none)
+				free_fn(rc->by_release.values[i]);
+			free((char *)rc->by_release.keys[i]);
 		}
 	}
-	kabi_hash_fini(&ctx->references);
-	kabi_symvers_free(ctx->explicit);
-	ctx->explicit = NULL;
-	ctx->explicit_failed = false;
+	kabi_hash_fini(&rc->by_release);
+	free_fn(rc->explicit);
+	rc->explicit = NULL;
+	rc->explicit_failed = false;
+}
+
+static void free_symvers(void *p)
+{
+	kabi_symvers_free(p);
+}
+
+static void free_symsets(void *p)
+{
+	kabi_symsets_free(p);
+}
+
+static void drop_references(struct kabi_ctx *ctx)
+{
+	refcache_clear(&ctx->symvers, free_symvers);
+	refcache_clear(&ctx->symsets, free_symsets);
 }
 
 KABI_EXPORT void kabi_ctx_free(struct kabi_ctx *ctx)
@@ -64,7 +85,8 @@ KABI_EXPORT void kabi_ctx_free(struct kabi_ctx *ctx)
 		return;
 	drop_references(ctx);
 	free(ctx->buildroot);
-	free(ctx->symvers_path);
+	free(ctx->symvers.explicit_path);
+	free(ctx->symsets.explicit_path);
 	free(ctx);
 }
 
@@ -113,7 +135,13 @@ KABI_EXPORT void kabi_ctx_set_max_size(struct kabi_ctx *ctx, size_t bytes)
 KABI_EXPORT int kabi_ctx_set_symvers(struct kabi_ctx *ctx, const char *path)
 {
 	drop_references(ctx);
-	return replace_string(&ctx->symvers_path, path && *path ? path : NULL);
+	return replace_string(&ctx->symvers.explicit_path, path && *path ? path : NULL);
+}
+
+KABI_EXPORT int kabi_ctx_set_symsets(struct kabi_ctx *ctx, const char *path)
+{
+	drop_references(ctx);
+	return replace_string(&ctx->symsets.explicit_path, path && *path ? path : NULL);
 }
 
 size_t kabi_ctx_max_size(const struct kabi_ctx *ctx)
@@ -147,11 +175,13 @@ void kabi_log(struct kabi_ctx *ctx, int level, const char *fmt, ...)
 	ctx->log_fn(ctx->log_data, level, msg);
 }
 
-/* Where kernels keep their Module.symvers, most specific first: the
+/* Where kernels keep their reference data, most specific first: the
  * release goes between the two parts.  See module-formats.md section 4. */
-static const struct {
+struct place {
 	const char *before, *after;
-} reference_places[] = {
+};
+
+static const struct place symvers_places[] = {
 	{ "/usr/src/kernels/", "/Module.symvers" },
 	{ "/lib/modules/", "/build/Module.symvers" },
 	{ "/usr/src/linux-headers-", "/Module.symvers" },
@@ -164,9 +194,56 @@ static const struct {
 	{ "/boot/symvers-", ".xz" },
 	{ "/boot/symvers-", ".gz" },
 	{ "/boot/symvers-", ".zst" },
+	{ NULL, NULL },
 };
 
-static struct kabi_symvers *search_reference(struct kabi_ctx *ctx, const char *release)
+/* symsets-R.tar.gz beside the kernel's other reference data */
+static const struct place symsets_places[] = {
+	{ "/usr/src/kernels/", "/symsets-%s.tar.gz" },
+	{ "/lib/modules/", "/build/symsets-%s.tar.gz" },
+	{ "/usr/src/linux-headers-", "/symsets-%s.tar.gz" },
+	{ "/lib/modules/", "/symsets-%s.tar.gz" },
+	{ "/usr/lib/modules/", "/symsets-%s.tar.gz" },
+	{ "/boot/symsets-", ".tar.gz" },
+	{ NULL, NULL },
+};
+
+struct refkind {
+	const char *what;
+	const struct place *places;
+	int (*open)(struct kabi_ctx *ctx, const char *path, void **obj);
+	bool warn_missing;
+};
+
+static int open_symvers(struct kabi_ctx *ctx, const char *path, void **obj)
+{
+	return kabi_symvers_open(ctx, path, (struct kabi_symvers **)obj);
+}
+
+static int open_symsets(struct kabi_ctx *ctx, const char *path, void **obj)
+{
+	return kabi_symsets_open(ctx, path, (struct kabi_symsets **)obj);
+}
+
+static const struct refkind symvers_kind = { "Module.symvers", symvers_places, open_symvers, true };
+static const struct refkind symsets_kind = { "symsets", symsets_places, open_symsets, false };
+
+/* "%s" in after stands for the release once more (symsets-R.tar.gz). */
+static bool place_path(char *path, size_t size, const char *root, const struct place *pl,
+		       const char *release)
+{
+	const char *mark = strstr(pl->after, "%s");
+	int n;
+
+	if (mark)
+		n = snprintf(path, size, "%s%s%s%.*s%s%s", root, pl->before, release,
+			     (int)(mark - pl->after), pl->after, release, mark + 2);
+	else
+		n = snprintf(path, size, "%s%s%s%s", root, pl->before, release, pl->after);
+	return n > 0 && (size_t)n < size;
+}
+
+static void *search_reference(struct kabi_ctx *ctx, const struct refkind *kind, const char *release)
 {
 	const char *roots[] = { ctx->buildroot, "" };
 
@@ -176,54 +253,62 @@ static struct kabi_symvers *search_reference(struct kabi_ctx *ctx, const char *r
 	for (size_t r = 0; r < 2; r++) {
 		if (!roots[r])
 			continue;
-		for (size_t i = 0; i < sizeof(reference_places) / sizeof(*reference_places); i++) {
+		for (const struct place *pl = kind->places; pl->before; pl++) {
 			char path[4096];
-			struct kabi_symvers *sv;
-			int n = snprintf(path, sizeof(path), "%s%s%s%s", roots[r],
-					 reference_places[i].before, release, reference_places[i].after);
+			void *obj;
 
-			if (n < 0 || (size_t)n >= sizeof(path) || access(path, R_OK) != 0)
+			if (!place_path(path, sizeof(path), roots[r], pl, release) || access(path, R_OK) != 0)
 				continue;
-			if (kabi_symvers_open(ctx, path, &sv) == 0)
-				return sv;
+			if (kind->open(ctx, path, &obj) == 0)
+				return obj;
 			kabi_log(ctx, KABI_LOG_WARNING, "%s: %s", path, ctx->error);
 		}
 	}
 	return NULL;
 }
 
-KABI_EXPORT const struct kabi_symvers *kabi_ctx_reference(struct kabi_ctx *ctx, const char *release)
+static void *reference(struct kabi_ctx *ctx, struct refcache *rc, const struct refkind *kind,
+		       const char *release, void (*free_fn)(void *))
 {
-	struct kabi_symvers *sv;
+	void *obj;
 	char *key;
 
-	if (ctx->symvers_path) {
-		if (!ctx->explicit && !ctx->explicit_failed &&
-		    kabi_symvers_open(ctx, ctx->symvers_path, &ctx->explicit) < 0) {
-			kabi_log(ctx, KABI_LOG_ERR, "%s: %s", ctx->symvers_path, ctx->error);
-			ctx->explicit_failed = true;
+	if (rc->explicit_path) {
+		if (!rc->explicit && !rc->explicit_failed &&
+		    kind->open(ctx, rc->explicit_path, &rc->explicit) < 0) {
+			kabi_log(ctx, KABI_LOG_ERR, "%s: %s", rc->explicit_path, ctx->error);
+			rc->explicit_failed = true;
 		}
-		return ctx->explicit;
+		return rc->explicit;
 	}
 	if (!release || !*release)
 		return NULL;
-	sv = kabi_hash_get(&ctx->references, release);
-	if (sv)
-		return sv == (void *)&no_reference ? NULL : sv;
+	obj = kabi_hash_get(&rc->by_release, release);
+	if (obj)
+		return obj == &none ? NULL : obj;
 
-	sv = search_reference(ctx, release);
-	if (!sv)
+	obj = search_reference(ctx, kind, release);
+	if (!obj && kind->warn_missing)
 		kabi_log(ctx, KABI_LOG_WARNING,
-			 "no Module.symvers or symvers.gz found for kernel %s%s%s: imports are "
-			 "required as ksym(), not kernel(); install that kernel's devel/headers "
-			 "package or pass --symvers", release,
-			 ctx->buildroot ? " under the buildroot or on this host" : "",
-			 ctx->buildroot ? "" : " on this host");
+			 "no %s or symvers.gz found for kernel %s%s: imports are required as "
+			 "ksym(), not kernel(); install that kernel's devel/headers package or "
+			 "name the file with --symvers or %%_kabideps_symvers", kind->what, release,
+			 ctx->buildroot ? " under the buildroot or on this host" : " on this host");
 	key = strdup(release);
-	if (!key || kabi_hash_put(&ctx->references, key, sv ? (void *)sv : &no_reference) < 0) {
+	if (!key || kabi_hash_put(&rc->by_release, key, obj ? obj : &none) < 0) {
 		free(key);
-		kabi_symvers_free(sv);
+		free_fn(obj);
 		return NULL;
 	}
-	return sv;
+	return obj;
+}
+
+KABI_EXPORT const struct kabi_symvers *kabi_ctx_reference(struct kabi_ctx *ctx, const char *release)
+{
+	return reference(ctx, &ctx->symvers, &symvers_kind, release, free_symvers);
+}
+
+KABI_EXPORT const struct kabi_symsets *kabi_ctx_symsets(struct kabi_ctx *ctx, const char *release)
+{
+	return reference(ctx, &ctx->symsets, &symsets_kind, release, free_symsets);
 }

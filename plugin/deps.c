@@ -255,6 +255,7 @@ static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 		       const struct mod_summary *m, struct kabi_strv *out)
 {
 	const struct kabi_symvers *ref = kabi_ctx_reference(ctx, m->release);
+	const struct kabi_symsets *sets = kabi_ctx_symsets(ctx, m->release);
 	struct mismatch_list mismatches = { .len = 0 };
 
 	for (size_t i = 0; i < m->n_imports; i++) {
@@ -274,7 +275,10 @@ static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 		re = ref ? kabi_symvers_find(ref, imp->name) : NULL;
 		if (re && re->crc != imp->crc)
 			mismatch_add(&mismatches, imp->name, imp->crc, re->crc);
-		r = kabi_strv_pushf(out, "%s(%s) = 0x%08x", re ? "kernel" : "ksym", imp->name, imp->crc);
+		/* A set holding the symbol with this CRC stands for it. */
+		r = sets ? kabi_symsets_require(sets, imp->name, imp->crc, out) : 0;
+		if (r == 0)
+			r = kabi_strv_pushf(out, "%s(%s) = 0x%08x", re ? "kernel" : "ksym", imp->name, imp->crc);
 		if (r < 0)
 			return kabi_fail(ctx, ENOMEM, "out of memory");
 	}
@@ -306,4 +310,75 @@ KABI_EXPORT int kabi_pkg_requires(struct kabi_pkg *pkg, const char *path, struct
 	if (!m)
 		return kabi_fail(pkg->ctx, ENOENT, "not added to the package");
 	return requires_of(pkg->ctx, pkg, m, out);
+}
+
+/* What kind of file kabi-deps is handed, by its name as distributions name them. */
+enum file_kind { FILE_MODULE, FILE_SYMSETS, FILE_SYMVERS };
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static enum file_kind file_kind(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (strncmp(base, "symsets-", 8) == 0 && (has_suffix(base, ".tar.gz") || has_suffix(base, ".tgz")))
+		return FILE_SYMSETS;
+	if (strcmp(base, "Module.symvers") == 0 || strcmp(base, "symvers") == 0 ||
+	    ((strncmp(base, "symvers.", 8) == 0 || strncmp(base, "symvers-", 8) == 0) &&
+	     (has_suffix(base, ".gz") || has_suffix(base, ".xz") || has_suffix(base, ".zst"))))
+		return FILE_SYMVERS;
+	return FILE_MODULE;
+}
+
+/* The kernel itself provides what vmlinux exports (as Fedora's kabi.attr). */
+static int symvers_provides(struct kabi_ctx *ctx, const char *path, struct kabi_strv *out)
+{
+	struct kabi_symvers *sv;
+	const struct kabi_symvers_entry *e;
+	size_t n;
+	int r = kabi_symvers_open(ctx, path, &sv);
+
+	if (r < 0)
+		return r;
+	e = kabi_symvers_entries(sv, &n);
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (strcmp(e[i].module, "vmlinux") == 0)
+			r = kabi_strv_pushf(out, "kernel(%s) = 0x%08x", e[i].name, e[i].crc);
+	kabi_symvers_free(sv);
+	return r < 0 ? kabi_fail(ctx, ENOMEM, "out of memory") : 0;
+}
+
+KABI_EXPORT int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, const char *path,
+				   struct kabi_strv *out)
+{
+	struct kabi_module *mod;
+	struct kabi_symsets *ss;
+	int r;
+
+	switch (file_kind(path)) {
+	case FILE_SYMSETS:
+		r = kabi_symsets_open(ctx, path, &ss);
+		if (r == 0) {
+			r = kabi_symsets_provides(ss, out) < 0 ? kabi_fail(ctx, ENOMEM, "out of memory") : 0;
+			kabi_symsets_free(ss);
+		}
+		return r;
+	case FILE_SYMVERS:
+		return symvers_provides(ctx, path, out);
+	case FILE_MODULE:
+		break;
+	}
+	r = kabi_module_open(ctx, path, &mod);
+	if (r == 0 && pkg)
+		r = kabi_pkg_add(pkg, mod);
+	if (r == 0)
+		r = kabi_provides(ctx, mod, out);
+	kabi_module_free(mod);
+	return r;
 }

@@ -6,6 +6,8 @@
  *   kabi-deps provides [--multifile] [FILE...]
  *   kabi-deps requires [--multifile] [--symvers FILE] [FILE...]
  *   kabi-deps dump [--json] FILE...
+ *   kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]
+ *                     [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS
  *
  * Without FILE arguments, paths come on stdin one per line (as rpm gives
  * them).  Paths are data: nothing here runs a shell.
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "kabideps.h"
+#include "kabi-deps.h"
 
 #define EXIT_BAD_FILE 1
 #define EXIT_USAGE 2
@@ -27,6 +30,7 @@ struct options {
 	bool json;
 	bool strict;
 	const char *symvers;
+	const char *symsets;
 	const char *buildroot;
 };
 
@@ -41,11 +45,15 @@ static void usage(FILE *out)
 	fputs("usage: kabi-deps provides [--multifile] [--buildroot DIR] [FILE...]\n"
 	      "       kabi-deps requires [--multifile] [--symvers FILE] [--buildroot DIR] [FILE...]\n"
 	      "       kabi-deps dump [--json] FILE...\n"
+	      "       kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]\n"
+	      "                         [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS\n"
 	      "\n"
-	      "FILE is a kernel module (.ko, .ko.xz, .ko.zst, .ko.gz, signed or not).\n"
+	      "FILE is a kernel module (.ko, .ko.xz, .ko.zst, .ko.gz, signed or not); for\n"
+	      "provides also a symsets-*.tar.gz or a kernel's symvers file.\n"
 	      "Without FILE, paths are read from standard input, one per line.\n"
 	      "  --multifile      rpm's multifile protocol: ';PATH' before each file's lines\n"
 	      "  --symvers FILE   kernel reference (Module.symvers, symvers.gz/.xz) for requires\n"
+	      "  --symsets FILE   kernel symsets (symsets-R.tar.gz) for requires\n"
 	      "  --buildroot DIR  search kernel references here first (default $RPM_BUILD_ROOT)\n"
 	      "  --json           dump as JSON\n"
 	      "  --strict         warnings (CRC mismatches, no reference) are errors too; for\n"
@@ -123,14 +131,10 @@ static int cmd_provides(struct kabi_ctx *ctx, const struct options *opt, struct 
 	int status = 0;
 
 	for (size_t i = 0; i < files->n; i++) {
-		struct kabi_module *mod;
-
-		if (kabi_module_open(ctx, files->paths[i], &mod) < 0 ||
-		    kabi_provides(ctx, mod, &deps) < 0) {
+		if (kabi_provides_file(ctx, NULL, files->paths[i], &deps) < 0) {
 			report(ctx, files->paths[i]);
 			status = EXIT_BAD_FILE;
 		}
-		kabi_module_free(mod);
 		if (opt->multifile)
 			print_deps(&deps, files->paths[i], true);
 	}
@@ -151,7 +155,8 @@ static int cmd_requires(struct kabi_ctx *ctx, const struct options *opt, struct 
 		free(bad);
 		return EXIT_BAD_FILE;
 	}
-	if (opt->symvers && kabi_ctx_set_symvers(ctx, opt->symvers) < 0) {
+	if ((opt->symvers && kabi_ctx_set_symvers(ctx, opt->symvers) < 0) ||
+	    (opt->symsets && kabi_ctx_set_symsets(ctx, opt->symsets) < 0)) {
 		fputs("kabi-deps: out of memory\n", stderr);
 		status = EXIT_BAD_FILE;
 	}
@@ -167,7 +172,7 @@ static int cmd_requires(struct kabi_ctx *ctx, const struct options *opt, struct 
 		kabi_module_free(mod);
 	}
 	/* An explicit reference that cannot be read is an error, not a fallback. */
-	if (opt->symvers && !kabi_ctx_reference(ctx, NULL))
+	if ((opt->symvers && !kabi_ctx_reference(ctx, NULL)) || (opt->symsets && !kabi_ctx_symsets(ctx, NULL)))
 		status = EXIT_BAD_FILE;
 	for (size_t i = 0; i < files->n; i++) {
 		if (bad[i])
@@ -341,6 +346,7 @@ int main(int argc, char **argv)
 		{ "multifile", no_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "symvers", required_argument, NULL, 's' },
+		{ "symsets", required_argument, NULL, 'Y' },
 		{ "buildroot", required_argument, NULL, 'b' },
 		{ "strict", no_argument, NULL, 'S' },
 		{ "output", required_argument, NULL, 'o' },
@@ -358,12 +364,15 @@ int main(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	cmd = argv[1];
+	if (strcmp(cmd, "symsets") == 0)
+		return kabi_deps_symsets(argc, argv);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': opt.multifile = true; break;
 		case 'j': opt.json = true; break;
 		case 's': opt.symvers = optarg; break;
+		case 'Y': opt.symsets = optarg; break;
 		case 'b': opt.buildroot = optarg; break;
 		case 'S': opt.strict = true; break;
 		case 'o':
@@ -381,7 +390,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((opt.symvers && strcmp(cmd, "requires")) || (opt.json && strcmp(cmd, "dump")) ||
+	if (((opt.symvers || opt.symsets) && strcmp(cmd, "requires")) || (opt.json && strcmp(cmd, "dump")) ||
 	    (opt.multifile && !strcmp(cmd, "dump"))) {
 		fprintf(stderr, "kabi-deps: option not valid for '%s'\n", cmd);
 		return EXIT_USAGE;

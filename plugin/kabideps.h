@@ -22,6 +22,7 @@ struct kabi_ctx;
 struct kabi_module;
 struct kabi_symvers;
 struct kabi_pkg;
+struct kabi_symsets;
 
 /* ---- context ---------------------------------------------------------- */
 
@@ -107,6 +108,31 @@ const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi_symvers *sv
  * NULL when there is none (logged once per release) or it cannot be read. */
 const struct kabi_symvers *kabi_ctx_reference(struct kabi_ctx *ctx, const char *release);
 
+/* ---- kernel reference data: symsets tarballs ---------------------------- */
+
+/* One named set of exports; its hash is its version: kernel(NAME) = HASH. */
+struct kabi_symset {
+	const char *name;
+	const char *hash;
+	size_t n_syms;
+};
+
+/* symsets-<release>.tar.gz of either style (SUSE, RHEL 5). */
+int kabi_symsets_open(struct kabi_ctx *ctx, const char *path, struct kabi_symsets **ss);
+void kabi_symsets_free(struct kabi_symsets *ss);
+const char *kabi_symsets_path(const struct kabi_symsets *ss);
+const struct kabi_symset *kabi_symsets_sets(const struct kabi_symsets *ss, size_t *n);
+/* The lines of set i, as Module.symvers entries. */
+const struct kabi_symvers *kabi_symsets_content(const struct kabi_symsets *ss, size_t i);
+/* The bytes of set i as the tarball holds them. */
+const void *kabi_symsets_data(const struct kabi_symsets *ss, size_t i, size_t *size);
+
+/* Use this symsets tarball for every release instead of searching. */
+int kabi_ctx_set_symsets(struct kabi_ctx *ctx, const char *path);
+/* The symsets of a kernel release, set or found beside its reference
+ * (buildroot first); NULL when there are none.  Cached. */
+const struct kabi_symsets *kabi_ctx_symsets(struct kabi_ctx *ctx, const char *release);
+
 /* ---- dependencies ------------------------------------------------------ */
 
 /* A growable list of dependency strings. */
@@ -126,9 +152,15 @@ int kabi_pkg_add(struct kabi_pkg *pkg, const struct kabi_module *mod);
 /* Append the Provides of mod to out: ksym(SYM) = 0xCRC, or kernel(SYM) = 0xCRC
  * for in-tree modules (under /lib/modules/<release>/kernel/). */
 int kabi_provides(struct kabi_ctx *ctx, const struct kabi_module *mod, struct kabi_strv *out);
+/* Provides of any file kabi-deps knows: a module (added to pkg when not
+ * NULL), a symsets tarball (kernel(SET) = HASH for every set), or a kernel's
+ * symvers file (kernel(SYM) = 0xCRC for the exports of vmlinux). */
+int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, const char *path,
+		       struct kabi_strv *out);
 /* Append the Requires of mod to out, leaving out what pkg (may be NULL)
- * provides: kernel(SYM) = 0xCRC for symbols of the kernel reference,
- * ksym(SYM) = 0xCRC for the rest. */
+ * provides: kernel(SET) = HASH for each symset holding an import with its
+ * CRC, then kernel(SYM) = 0xCRC for the other symbols of the kernel
+ * reference, ksym(SYM) = 0xCRC for the rest. */
 int kabi_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 		  const struct kabi_module *mod, struct kabi_strv *out);
 /* The same for a module added to pkg earlier, by its path, without reading

@@ -61,6 +61,11 @@ int kabi_hash_put(struct kabi_hash *h, const char *key, void *value); /* 0, 1 if
 void *kabi_hash_get(const struct kabi_hash *h, const char *key);
 void kabi_hash_fini(struct kabi_hash *h);
 
+/* ---- symsets (symsets.c) ---- */
+int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_t crc,
+			 struct kabi_strv *out);
+int kabi_symsets_provides(const struct kabi_symsets *ss, struct kabi_strv *out);
+
 /* ---- dependency strings (deps.c) ---- */
 int kabi_strv_push(struct kabi_strv *sv, char *s); /* takes s */
 int kabi_strv_pushf(struct kabi_strv *sv, const char *fmt, ...) KABI_PRINTF(2, 3);

@@ -27,6 +27,7 @@ static struct {
 	char *key;       /* identifies the package being built */
 	char *buildroot;
 	char *symvers;
+	char *symsets;
 	int problems;    /* errors and warnings of the current call */
 } state;
 
@@ -47,26 +48,39 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-/* A context per buildroot and reference setting; a package per key. */
-static int select_package(lua_State *L, const char *key, const char *buildroot, const char *symvers)
+
+static const char *nonempty(const char *s)
 {
-	buildroot = buildroot && *buildroot ? buildroot : NULL;
-	symvers = symvers && *symvers ? symvers : NULL;
-	if (!state.ctx || !same(state.buildroot, buildroot) || !same(state.symvers, symvers)) {
+	return s && *s ? s : NULL;
+}
+
+/* A context per buildroot and reference setting; a package per key. */
+static int select_package(lua_State *L, const char *key, const char *buildroot, const char *symvers,
+			  const char *symsets)
+{
+	buildroot = nonempty(buildroot);
+	symvers = nonempty(symvers);
+	symsets = nonempty(symsets);
+	if (!state.ctx || !same(state.buildroot, buildroot) || !same(state.symvers, symvers) ||
+	    !same(state.symsets, symsets)) {
 		kabi_pkg_free(state.pkg);
 		kabi_ctx_free(state.ctx);
 		free(state.buildroot);
 		free(state.symvers);
+		free(state.symsets);
 		free(state.key);
 		memset(&state, 0, sizeof(state));
 		state.ctx = kabi_ctx_new();
 		state.buildroot = dup_or_null(buildroot);
 		state.symvers = dup_or_null(symvers);
-		if (!state.ctx || (buildroot && !state.buildroot) || (symvers && !state.symvers))
+		state.symsets = dup_or_null(symsets);
+		if (!state.ctx || (buildroot && !state.buildroot) || (symvers && !state.symvers) ||
+		    (symsets && !state.symsets))
 			return luaL_error(L, "kabi-deps: out of memory");
 		kabi_ctx_set_log_fn(state.ctx, log_to_rpm, NULL);
 		if (kabi_ctx_set_buildroot(state.ctx, state.buildroot) < 0 ||
-		    kabi_ctx_set_symvers(state.ctx, state.symvers) < 0)
+		    kabi_ctx_set_symvers(state.ctx, state.symvers) < 0 ||
+		    kabi_ctx_set_symsets(state.ctx, state.symsets) < 0)
 			return luaL_error(L, "kabi-deps: out of memory");
 	}
 	if (!state.pkg || !same(state.key, key)) {
@@ -100,7 +114,7 @@ static void report(const char *path)
 	rpmlog(RPMLOG_ERR, "kabi-deps: %s: %s\n", path, kabi_ctx_error(state.ctx));
 }
 
-/* deps, problems = generate(kind, path, package_key, buildroot, symvers) */
+/* deps, problems = generate(kind, path, package_key, buildroot, symvers, symsets) */
 static int l_generate(lua_State *L)
 {
 	const char *kind = luaL_checkstring(L, 1);
@@ -108,18 +122,18 @@ static int l_generate(lua_State *L)
 	const char *key = luaL_checkstring(L, 3);
 	const char *buildroot = luaL_optstring(L, 4, NULL);
 	const char *symvers = luaL_optstring(L, 5, NULL);
+	const char *symsets = luaL_optstring(L, 6, NULL);
 	struct kabi_strv deps = { 0 };
 	struct kabi_module *mod = NULL;
 	bool provides = strcmp(kind, "provides") == 0;
 
 	if (!provides && strcmp(kind, "requires") != 0)
 		return luaL_argerror(L, 1, "'provides' or 'requires'");
-	select_package(L, key, buildroot, symvers);
+	select_package(L, key, buildroot, symvers, symsets);
 	state.problems = 0;
 
 	if (provides) {
-		if (kabi_module_open(state.ctx, path, &mod) < 0 || kabi_pkg_add(state.pkg, mod) < 0 ||
-		    kabi_provides(state.ctx, mod, &deps) < 0)
+		if (kabi_provides_file(state.ctx, state.pkg, path, &deps) < 0)
 			report(path);
 	} else if (kabi_pkg_requires(state.pkg, path, &deps) == -ENOENT) {
 		/* Provides were not generated for it (AutoProv: no): read it now. */

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Subcommands of the kabi-deps CLI that live in files of their own. */
+#ifndef KABI_DEPS_H
+#define KABI_DEPS_H
+
+/* kabi-deps symsets ...: argv[1] is "symsets"; returns the exit status. */
+int kabi_deps_symsets(int argc, char **argv);
+
+#endif
