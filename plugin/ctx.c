@@ -24,6 +24,7 @@ struct kabi_ctx {
 	char *buildroot;
 	size_t max_size;
 	struct refcache symvers, symsets;
+	struct kabi_options opts;
 };
 
 /* Marks a release whose reference was searched for and not found. */
@@ -87,6 +88,7 @@ KABI_EXPORT void kabi_ctx_free(struct kabi_ctx *ctx)
 	free(ctx->buildroot);
 	free(ctx->symvers.explicit_path);
 	free(ctx->symsets.explicit_path);
+	free(ctx->opts.flavor);
 	free(ctx);
 }
 
@@ -147,6 +149,64 @@ KABI_EXPORT int kabi_ctx_set_symsets(struct kabi_ctx *ctx, const char *path)
 size_t kabi_ctx_max_size(const struct kabi_ctx *ctx)
 {
 	return ctx->max_size;
+}
+
+const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx)
+{
+	return &ctx->opts;
+}
+
+struct choice {
+	const char *name;
+	int value;
+};
+
+static const struct choice kmod_choices[] = {
+	{ "none", KABI_KMOD_NONE }, { "fedora", KABI_KMOD_FEDORA }, { "suse", KABI_KMOD_SUSE }, { NULL, 0 },
+};
+static const struct choice modalias_choices[] = {
+	{ "none", KABI_MODALIAS_NONE }, { "provides", KABI_MODALIAS_PROVIDES },
+	{ "supplements", KABI_MODALIAS_SUPPLEMENTS }, { NULL, 0 },
+};
+static const struct choice firmware_choices[] = {
+	{ "none", KABI_FIRMWARE_NONE }, { "requires", KABI_FIRMWARE_REQUIRES },
+	{ "recommends", KABI_FIRMWARE_RECOMMENDS }, { NULL, 0 },
+};
+
+static int choose(struct kabi_ctx *ctx, const char *option, const struct choice *choices,
+		  const char *value, int *out)
+{
+	char known[128] = "";
+
+	for (const struct choice *c = choices; c->name; c++) {
+		if (strcmp(c->name, value) == 0) {
+			*out = c->value;
+			return 0;
+		}
+		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+			 c == choices ? "" : ", ", c->name);
+	}
+	return kabi_fail(ctx, EINVAL, "%s: unknown value '%s' (one of %s)", option, value, known);
+}
+
+KABI_EXPORT int kabi_ctx_set_option(struct kabi_ctx *ctx, const char *name, const char *value)
+{
+	if (!value)
+		value = "";
+	if (strcmp(name, "kmod") == 0)
+		return choose(ctx, name, kmod_choices, *value ? value : "none", &ctx->opts.kmod);
+	if (strcmp(name, "modalias") == 0)
+		return choose(ctx, name, modalias_choices, *value ? value : "none", &ctx->opts.modalias);
+	if (strcmp(name, "firmware") == 0)
+		return choose(ctx, name, firmware_choices, *value ? value : "none", &ctx->opts.firmware);
+	if (strcmp(name, "flavor") == 0) {
+		/* the flavor goes into dependency names: one token, no parentheses */
+		if (value[strcspn(value, " \t\n(),:=<>")])
+			return kabi_fail(ctx, EINVAL, "flavor: '%s' is not a valid flavor name", value);
+		return replace_string(&ctx->opts.flavor, *value ? value : NULL) < 0 ?
+			kabi_fail(ctx, ENOMEM, "out of memory") : 0;
+	}
+	return kabi_fail(ctx, EINVAL, "unknown option '%s' (kmod, modalias, firmware, flavor)", name);
 }
 
 const char *kabi_ctx_buildroot(const struct kabi_ctx *ctx)

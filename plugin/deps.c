@@ -75,14 +75,6 @@ KABI_EXPORT void kabi_strv_sort_uniq(struct kabi_strv *sv)
 
 /* ---- packages ---- */
 
-/* What requires() needs of a module, kept after the module is closed. */
-struct mod_summary {
-	const char *path;
-	const char *release;
-	const struct kabi_sym *imports;
-	size_t n_imports;
-};
-
 struct pkg_export {
 	const char *module;
 	uint32_t crc;
@@ -99,7 +91,8 @@ struct kabi_pkg {
 	struct kabi_ctx *ctx;
 	struct arena_block *arena;
 	struct kabi_hash exports; /* name -> struct pkg_export */
-	struct kabi_hash modules; /* path -> struct mod_summary */
+	struct kabi_hash modules; /* path -> struct kabi_mod_view */
+	struct kabi_hash names;   /* module name (dashes as _) -> path */
 };
 
 static void *arena_alloc(struct kabi_pkg *pkg, size_t size)
@@ -151,52 +144,82 @@ KABI_EXPORT void kabi_pkg_free(struct kabi_pkg *pkg)
 	}
 	kabi_hash_fini(&pkg->exports);
 	kabi_hash_fini(&pkg->modules);
+	kabi_hash_fini(&pkg->names);
 	free(pkg);
 }
 
-static int pkg_add_summary(struct kabi_pkg *pkg, const struct kabi_module *mod)
+void kabi_view_of(const struct kabi_module *mod, struct kabi_mod_view *v)
 {
-	struct mod_summary *s = arena_alloc(pkg, sizeof(*s));
-	const char *release = kabi_module_release(mod);
-	const struct kabi_sym *imports;
-	struct kabi_sym *copy;
+	*v = (struct kabi_mod_view){ .path = kabi_module_path(mod), .release = kabi_module_release(mod) };
+	v->imports = kabi_module_imports(mod, &v->n_imports);
+	v->modinfo = kabi_module_modinfo(mod, &v->n_modinfo);
+}
 
-	if (!s)
-		return -ENOMEM;
-	*s = (struct mod_summary){ 0 };
-	imports = kabi_module_imports(mod, &s->n_imports);
-	s->path = arena_strdup(pkg, kabi_module_path(mod));
-	s->release = release ? arena_strdup(pkg, release) : NULL;
-	copy = arena_alloc(pkg, s->n_imports * sizeof(*copy) + 1);
-	if (!s->path || !copy || (release && !s->release))
-		return -ENOMEM;
-	for (size_t i = 0; i < s->n_imports; i++) {
-		copy[i] = imports[i];
-		if (!(copy[i].name = arena_strdup(pkg, imports[i].name)))
-			return -ENOMEM;
+const char *kabi_view_modinfo(const struct kabi_mod_view *v, const char *key)
+{
+	for (size_t i = 0; i < v->n_modinfo; i++)
+		if (strcmp(v->modinfo[i].key, key) == 0)
+			return v->modinfo[i].value;
+	return NULL;
+}
+
+/* Keep what generation needs of a module after it is closed. */
+static struct kabi_mod_view *pkg_keep_view(struct kabi_pkg *pkg, const struct kabi_module *mod)
+{
+	struct kabi_mod_view v, *s = arena_alloc(pkg, sizeof(*s));
+	struct kabi_sym *imports;
+	struct kabi_modinfo *modinfo;
+
+	kabi_view_of(mod, &v);
+	imports = arena_alloc(pkg, v.n_imports * sizeof(*imports) + 1);
+	modinfo = arena_alloc(pkg, v.n_modinfo * sizeof(*modinfo) + 1);
+	if (!s || !imports || !modinfo)
+		return NULL;
+	*s = v;
+	s->path = arena_strdup(pkg, v.path);
+	s->release = v.release ? arena_strdup(pkg, v.release) : NULL;
+	if (!s->path || (v.release && !s->release))
+		return NULL;
+	for (size_t i = 0; i < v.n_imports; i++) {
+		imports[i] = v.imports[i];
+		if (!(imports[i].name = arena_strdup(pkg, v.imports[i].name)))
+			return NULL;
 	}
-	s->imports = copy;
-	/* a path added twice keeps its first summary */
-	return kabi_hash_put(&pkg->modules, s->path, s) < 0 ? -ENOMEM : 0;
+	for (size_t i = 0; i < v.n_modinfo; i++) {
+		modinfo[i].key = arena_strdup(pkg, v.modinfo[i].key);
+		modinfo[i].value = arena_strdup(pkg, v.modinfo[i].value);
+		if (!modinfo[i].key || !modinfo[i].value)
+			return NULL;
+	}
+	s->imports = imports;
+	s->modinfo = modinfo;
+	return s;
 }
 
 KABI_EXPORT int kabi_pkg_add(struct kabi_pkg *pkg, const struct kabi_module *mod)
 {
 	size_t n;
 	const struct kabi_sym *exports = kabi_module_exports(mod, &n);
-	const char *path;
+	struct kabi_mod_view *v;
+	char *name, *kept_name;
 
-	if (pkg_add_summary(pkg, mod) < 0)
+	if (kabi_hash_get(&pkg->modules, kabi_module_path(mod)))
+		return 0; /* a path added twice keeps its first summary */
+	v = pkg_keep_view(pkg, mod);
+	name = v ? kabi_module_name(v->path) : NULL;
+	kept_name = name ? arena_strdup(pkg, name) : NULL;
+	free(name);
+	if (!kept_name || kabi_hash_put(&pkg->modules, v->path, v) < 0 ||
+	    kabi_hash_put(&pkg->names, kept_name, (void *)v->path) < 0)
 		return kabi_fail(pkg->ctx, ENOMEM, "out of memory");
-	path = ((struct mod_summary *)kabi_hash_get(&pkg->modules, kabi_module_path(mod)))->path;
 	for (size_t i = 0; i < n; i++) {
 		struct pkg_export *e = arena_alloc(pkg, sizeof(*e));
-		char *name = arena_strdup(pkg, exports[i].name);
+		char *sym = arena_strdup(pkg, exports[i].name);
 
-		if (!e || !name)
+		if (!e || !sym)
 			return kabi_fail(pkg->ctx, ENOMEM, "out of memory");
-		*e = (struct pkg_export){ path, exports[i].crc, exports[i].flags };
-		if (kabi_hash_put(&pkg->exports, name, e) < 0)
+		*e = (struct pkg_export){ v->path, exports[i].crc, exports[i].flags };
+		if (kabi_hash_put(&pkg->exports, sym, e) < 0)
 			return kabi_fail(pkg->ctx, ENOMEM, "out of memory");
 	}
 	return 0;
@@ -205,7 +228,7 @@ KABI_EXPORT int kabi_pkg_add(struct kabi_pkg *pkg, const struct kabi_module *mod
 /* ---- dependencies ---- */
 
 /* Distributions name in-tree modules by their place: /lib/modules/<release>/kernel/. */
-static bool is_in_tree(const char *path)
+bool kabi_path_in_tree(const char *path)
 {
 	for (const char *p = strstr(path, "/lib/modules/"); p; p = strstr(p + 1, "/lib/modules/")) {
 		const char *release = p + strlen("/lib/modules/"), *slash = strchr(release, '/');
@@ -216,47 +239,138 @@ static bool is_in_tree(const char *path)
 	return false;
 }
 
+/* SUSE names symbol dependencies after the kernel flavor: the configured
+ * one, or with "auto" the last -component of the release (6.4.0-150600.21-default). */
+const char *kabi_release_flavor(const char *release)
+{
+	const char *dash = release ? strrchr(release, '-') : NULL;
+
+	return dash && dash[1] ? dash + 1 : NULL;
+}
+
+const char *kabi_flavor(struct kabi_ctx *ctx, const char *release)
+{
+	const char *flavor = kabi_ctx_options(ctx)->flavor;
+
+	return flavor && strcmp(flavor, "auto") == 0 ? kabi_release_flavor(release) : flavor;
+}
+
+/* One symbol dependency: ksym(SYM) = 0x%08x, or SUSE's ksym(FLAVOR:SYM) = %x. */
+int kabi_push_sym(struct kabi_strv *out, const char *kind, const char *flavor, const char *name,
+		  const struct kabi_sym *sym)
+{
+	if (flavor && (sym->flags & KABI_SYM_CRC))
+		return kabi_strv_pushf(out, "ksym(%s:%s) = %x", flavor, name, sym->crc);
+	if (flavor)
+		return kabi_strv_pushf(out, "ksym(%s:%s)", flavor, name);
+	if (sym->flags & KABI_SYM_CRC)
+		return kabi_strv_pushf(out, "%s(%s) = 0x%08x", kind, name, sym->crc);
+	return kabi_strv_pushf(out, "%s(%s)", kind, name);
+}
+
 KABI_EXPORT int kabi_provides(struct kabi_ctx *ctx, const struct kabi_module *mod, struct kabi_strv *out)
 {
-	const char *kind = is_in_tree(kabi_module_path(mod)) ? "kernel" : "ksym";
+	struct kabi_mod_view v;
+	const char *kind = kabi_path_in_tree(kabi_module_path(mod)) ? "kernel" : "ksym";
+	const char *flavor = kabi_flavor(ctx, kabi_module_release(mod));
 	size_t n;
 	const struct kabi_sym *exports = kabi_module_exports(mod, &n);
 
-	for (size_t i = 0; i < n; i++) {
-		int r = exports[i].flags & KABI_SYM_CRC ?
-			kabi_strv_pushf(out, "%s(%s) = 0x%08x", kind, exports[i].name, exports[i].crc) :
-			kabi_strv_pushf(out, "%s(%s)", kind, exports[i].name);
-
-		if (r < 0)
+	for (size_t i = 0; i < n; i++)
+		if (kabi_push_sym(out, kind, flavor, exports[i].name, &exports[i]) < 0)
 			return kabi_fail(ctx, ENOMEM, "out of memory");
-	}
+	kabi_view_of(mod, &v);
+	if (kabi_kmod_provides(ctx, &v, out) < 0)
+		return -ENOMEM;
+	if (kabi_ctx_options(ctx)->modalias == KABI_MODALIAS_PROVIDES && kabi_modalias_deps(ctx, &v, out) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
 /* Symbols listed in one warning, at most this many by name. */
 #define WARN_LIST_MAX 20
 
-struct mismatch_list {
+struct name_list {
 	char text[1024];
 	size_t len, count;
 };
 
-static void mismatch_add(struct mismatch_list *l, const char *name, uint32_t own, uint32_t ref)
+static void name_list_add(struct name_list *l, const char *fmt, ...) KABI_PRINTF(2, 3);
+static void name_list_add(struct name_list *l, const char *fmt, ...)
 {
-	if (l->count++ < WARN_LIST_MAX && l->len < sizeof(l->text)) {
-		int n = snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s%s (0x%08x, reference 0x%08x)",
-				 l->len ? ", " : "", name, own, ref);
-		if (n > 0)
-			l->len += (size_t)n;
+	va_list ap;
+
+	if (l->count++ >= WARN_LIST_MAX || l->len >= sizeof(l->text))
+		return;
+	if (l->len)
+		l->len += (size_t)snprintf(l->text + l->len, sizeof(l->text) - l->len, ", ");
+	if (l->len >= sizeof(l->text))
+		return;
+	va_start(ap, fmt);
+	l->len += (size_t)vsnprintf(l->text + l->len, sizeof(l->text) - l->len, fmt, ap);
+	va_end(ap);
+}
+
+/* The kernel's own modules: what its Module.symvers says exports symbols. */
+static bool kernel_has_module(const struct kabi_symvers *ref, const char *name)
+{
+	size_t n;
+	const struct kabi_symvers_entry *e = ref ? kabi_symvers_entries(ref, &n) : NULL;
+
+	for (size_t i = 0; e && i < n; i++) {
+		const char *base = strrchr(e[i].module, '/');
+		size_t k = 0;
+
+		base = base ? base + 1 : e[i].module;
+		/* module names compare with - and _ alike */
+		while (base[k] && name[k] && (base[k] == name[k] ||
+		       ((base[k] == '-' || base[k] == '_') && (name[k] == '-' || name[k] == '_'))))
+			k++;
+		if (!base[k] && !name[k])
+			return true;
 	}
+	return false;
+}
+
+/* depends= names modules this one needs loaded first: say when neither the
+ * package nor the kernel has one (it would fail to load). */
+static void check_depends(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
+			  const struct kabi_mod_view *v, const struct kabi_symvers *ref)
+{
+	const char *depends = kabi_view_modinfo(v, "depends");
+	struct name_list missing = { .len = 0 };
+
+	if (!depends || !*depends || !ref)
+		return;
+	for (const char *p = depends; *p;) {
+		size_t len = strcspn(p, ",");
+		char name[256];
+
+		if (len && len < sizeof(name)) {
+			memcpy(name, p, len);
+			name[len] = '\0';
+			for (char *c = name; *c; c++)
+				if (*c == '-')
+					*c = '_';
+			if (!(pkg && kabi_hash_get(&pkg->names, name)) && !kernel_has_module(ref, name))
+				name_list_add(&missing, "%s", name);
+		}
+		p += len + (p[len] == ',');
+	}
+	if (missing.count)
+		kabi_log(ctx, KABI_LOG_WARNING, "%s: depends on module%s %s%s, which neither this "
+			 "package nor kernel %s has; package %s too", v->path,
+			 missing.count == 1 ? "" : "s", missing.text, missing.count > WARN_LIST_MAX ? ", ..." : "",
+			 v->release ? v->release : "(unknown)", missing.count == 1 ? "it" : "them");
 }
 
 static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
-		       const struct mod_summary *m, struct kabi_strv *out)
+		       const struct kabi_mod_view *m, struct kabi_strv *out)
 {
 	const struct kabi_symvers *ref = kabi_ctx_reference(ctx, m->release);
 	const struct kabi_symsets *sets = kabi_ctx_symsets(ctx, m->release);
-	struct mismatch_list mismatches = { .len = 0 };
+	const char *flavor = kabi_flavor(ctx, m->release);
+	struct name_list mismatches = { .len = 0 };
 
 	for (size_t i = 0; i < m->n_imports; i++) {
 		const struct kabi_sym *imp = &m->imports[i];
@@ -274,11 +388,11 @@ static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 		}
 		re = ref ? kabi_symvers_find(ref, imp->name) : NULL;
 		if (re && re->crc != imp->crc)
-			mismatch_add(&mismatches, imp->name, imp->crc, re->crc);
+			name_list_add(&mismatches, "%s (0x%08x, reference 0x%08x)", imp->name, imp->crc, re->crc);
 		/* A set holding the symbol with this CRC stands for it. */
-		r = sets ? kabi_symsets_require(sets, imp->name, imp->crc, out) : 0;
+		r = sets ? kabi_symsets_require(sets, imp->name, imp->crc, flavor, out) : 0;
 		if (r == 0)
-			r = kabi_strv_pushf(out, "%s(%s) = 0x%08x", re ? "kernel" : "ksym", imp->name, imp->crc);
+			r = kabi_push_sym(out, re ? "kernel" : "ksym", flavor, imp->name, imp);
 		if (r < 0)
 			return kabi_fail(ctx, ENOMEM, "out of memory");
 	}
@@ -288,29 +402,61 @@ static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 			 mismatches.count == 1 ? "" : "s", mismatches.count == 1 ? "s" : "",
 			 kabi_symvers_path(ref), mismatches.text,
 			 mismatches.count > WARN_LIST_MAX ? ", ..." : "");
+	check_depends(ctx, pkg, m, ref);
+	if (kabi_ctx_options(ctx)->firmware == KABI_FIRMWARE_REQUIRES && kabi_firmware_deps(ctx, m, out) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
 KABI_EXPORT int kabi_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 			      const struct kabi_module *mod, struct kabi_strv *out)
 {
-	struct mod_summary m = {
-		.path = kabi_module_path(mod),
-		.release = kabi_module_release(mod),
-	};
+	struct kabi_mod_view v;
 
-	m.imports = kabi_module_imports(mod, &m.n_imports);
-	return requires_of(ctx, pkg, &m, out);
+	kabi_view_of(mod, &v);
+	return requires_of(ctx, pkg, &v, out);
 }
 
 KABI_EXPORT int kabi_pkg_requires(struct kabi_pkg *pkg, const char *path, struct kabi_strv *out)
 {
-	const struct mod_summary *m = kabi_hash_get(&pkg->modules, path);
+	const struct kabi_mod_view *m = kabi_hash_get(&pkg->modules, path);
 
 	if (!m)
 		return kabi_fail(pkg->ctx, ENOENT, "not added to the package");
 	return requires_of(pkg->ctx, pkg, m, out);
 }
+
+static int supplements_of(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out)
+{
+	if (kabi_ctx_options(ctx)->modalias != KABI_MODALIAS_SUPPLEMENTS)
+		return 0;
+	return kabi_modalias_deps(ctx, v, out);
+}
+
+static int recommends_of(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out)
+{
+	if (kabi_ctx_options(ctx)->firmware != KABI_FIRMWARE_RECOMMENDS)
+		return 0;
+	return kabi_firmware_deps(ctx, v, out);
+}
+
+KABI_EXPORT int kabi_supplements(struct kabi_ctx *ctx, const struct kabi_module *mod, struct kabi_strv *out)
+{
+	struct kabi_mod_view v;
+
+	kabi_view_of(mod, &v);
+	return supplements_of(ctx, &v, out);
+}
+
+KABI_EXPORT int kabi_recommends(struct kabi_ctx *ctx, const struct kabi_module *mod, struct kabi_strv *out)
+{
+	struct kabi_mod_view v;
+
+	kabi_view_of(mod, &v);
+	return recommends_of(ctx, &v, out);
+}
+
+/* ---- kernel packages ---- */
 
 /* What kind of file kabi-deps is handed, by its name as distributions name them. */
 enum file_kind { FILE_MODULE, FILE_SYMSETS, FILE_SYMVERS };
@@ -322,11 +468,17 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 static enum file_kind file_kind(const char *path)
 {
-	const char *base = strrchr(path, '/');
+	const char *base = base_name(path);
 
-	base = base ? base + 1 : path;
 	if (strncmp(base, "symsets-", 8) == 0 && (has_suffix(base, ".tar.gz") || has_suffix(base, ".tgz")))
 		return FILE_SYMSETS;
 	if (strcmp(base, "Module.symvers") == 0 || strcmp(base, "symvers") == 0 ||
@@ -336,8 +488,29 @@ static enum file_kind file_kind(const char *path)
 	return FILE_MODULE;
 }
 
+/* The release a kernel reference file is for: symsets-R.tar.gz,
+ * symvers-R.gz, or .../lib/modules/R/symvers.gz (for the flavor). */
+static char *release_of_file(const char *path)
+{
+	const char *base = base_name(path), *end;
+
+	if (strncmp(base, "symsets-", 8) == 0 || strncmp(base, "symvers-", 8) == 0) {
+		end = has_suffix(base, ".tar.gz") ? base + strlen(base) - 7 : strrchr(base, '.');
+		return end && end > base + 8 ? strndup(base + 8, (size_t)(end - base - 8)) : NULL;
+	}
+	if (base > path + 1) {
+		const char *dir_end = base - 1, *dir = dir_end;
+
+		while (dir > path && dir[-1] != '/')
+			dir--;
+		return dir_end > dir ? strndup(dir, (size_t)(dir_end - dir)) : NULL;
+	}
+	return NULL;
+}
+
 /* The kernel itself provides what vmlinux exports (as Fedora's kabi.attr). */
-static int symvers_provides(struct kabi_ctx *ctx, const char *path, struct kabi_strv *out)
+static int symvers_provides(struct kabi_ctx *ctx, const char *path, const char *flavor,
+			    struct kabi_strv *out)
 {
 	struct kabi_symvers *sv;
 	const struct kabi_symvers_entry *e;
@@ -347,9 +520,12 @@ static int symvers_provides(struct kabi_ctx *ctx, const char *path, struct kabi_
 	if (r < 0)
 		return r;
 	e = kabi_symvers_entries(sv, &n);
-	for (size_t i = 0; i < n && r == 0; i++)
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct kabi_sym sym = { .crc = e[i].crc, .flags = KABI_SYM_CRC };
+
 		if (strcmp(e[i].module, "vmlinux") == 0)
-			r = kabi_strv_pushf(out, "kernel(%s) = 0x%08x", e[i].name, e[i].crc);
+			r = kabi_push_sym(out, "kernel", flavor, e[i].name, &sym);
+	}
 	kabi_symvers_free(sv);
 	return r < 0 ? kabi_fail(ctx, ENOMEM, "out of memory") : 0;
 }
@@ -357,28 +533,62 @@ static int symvers_provides(struct kabi_ctx *ctx, const char *path, struct kabi_
 KABI_EXPORT int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, const char *path,
 				   struct kabi_strv *out)
 {
+	enum file_kind kind = file_kind(path);
 	struct kabi_module *mod;
-	struct kabi_symsets *ss;
 	int r;
 
-	switch (file_kind(path)) {
-	case FILE_SYMSETS:
-		r = kabi_symsets_open(ctx, path, &ss);
-		if (r == 0) {
-			r = kabi_symsets_provides(ss, out) < 0 ? kabi_fail(ctx, ENOMEM, "out of memory") : 0;
+	if (kind != FILE_MODULE) {
+		char *release = release_of_file(path);
+		const char *flavor = kabi_flavor(ctx, release);
+		struct kabi_symsets *ss;
+
+		if (kind == FILE_SYMVERS) {
+			r = symvers_provides(ctx, path, flavor, out);
+		} else if ((r = kabi_symsets_open(ctx, path, &ss)) == 0) {
+			r = kabi_symsets_provides(ss, flavor, out) < 0 ? kabi_fail(ctx, ENOMEM, "out of memory") : 0;
 			kabi_symsets_free(ss);
 		}
+		free(release);
 		return r;
-	case FILE_SYMVERS:
-		return symvers_provides(ctx, path, out);
-	case FILE_MODULE:
-		break;
 	}
 	r = kabi_module_open(ctx, path, &mod);
 	if (r == 0 && pkg)
 		r = kabi_pkg_add(pkg, mod);
 	if (r == 0)
 		r = kabi_provides(ctx, mod, out);
+	kabi_module_free(mod);
+	return r;
+}
+
+KABI_EXPORT int kabi_generate(struct kabi_ctx *ctx, struct kabi_pkg *pkg, const char *kind,
+			      const char *path, struct kabi_strv *out)
+{
+	const struct kabi_mod_view *kept = pkg ? kabi_hash_get(&pkg->modules, path) : NULL;
+	int (*extra)(struct kabi_ctx *, const struct kabi_mod_view *, struct kabi_strv *);
+	struct kabi_module *mod;
+	struct kabi_mod_view v;
+	int r;
+
+	if (strcmp(kind, "provides") == 0)
+		return kabi_provides_file(ctx, pkg, path, out);
+	if (strcmp(kind, "requires") == 0)
+		extra = NULL;
+	else if (strcmp(kind, "supplements") == 0)
+		extra = supplements_of;
+	else if (strcmp(kind, "recommends") == 0)
+		extra = recommends_of;
+	else
+		return kabi_fail(ctx, EINVAL, "unknown dependency kind '%s'", kind);
+	if (file_kind(path) != FILE_MODULE)
+		return 0; /* kernel reference files only provide */
+	/* rpm asks for Provides first: the package has the module already */
+	if (kept)
+		return extra ? extra(ctx, kept, out) : requires_of(ctx, pkg, kept, out);
+	r = kabi_module_open(ctx, path, &mod);
+	if (r < 0)
+		return r;
+	kabi_view_of(mod, &v);
+	r = extra ? extra(ctx, &v, out) : requires_of(ctx, pkg, &v, out);
 	kabi_module_free(mod);
 	return r;
 }

@@ -32,6 +32,8 @@ struct options {
 	const char *symvers;
 	const char *symsets;
 	const char *buildroot;
+	char *settings[16]; /* --option NAME=VALUE */
+	size_t n_settings;
 };
 
 struct file_list {
@@ -44,6 +46,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: kabi-deps provides [--multifile] [--buildroot DIR] [FILE...]\n"
 	      "       kabi-deps requires [--multifile] [--symvers FILE] [--buildroot DIR] [FILE...]\n"
+	      "       kabi-deps supplements|recommends [--multifile] [FILE...]\n"
 	      "       kabi-deps dump [--json] FILE...\n"
 	      "       kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]\n"
 	      "                         [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS\n"
@@ -55,6 +58,9 @@ static void usage(FILE *out)
 	      "  --symvers FILE   kernel reference (Module.symvers, symvers.gz/.xz) for requires\n"
 	      "  --symsets FILE   kernel symsets (symsets-R.tar.gz) for requires\n"
 	      "  --buildroot DIR  search kernel references here first (default $RPM_BUILD_ROOT)\n"
+	      "  --option NAME=VALUE  optional dependency classes and naming:\n"
+	      "                   kmod=none|fedora|suse, modalias=none|provides|supplements,\n"
+	      "                   firmware=none|requires|recommends, flavor=|auto|NAME\n"
 	      "  --json           dump as JSON\n"
 	      "  --strict         warnings (CRC mismatches, no reference) are errors too; for\n"
 	      "                   rpm, end the output with a line that stops the build\n"
@@ -101,6 +107,16 @@ static void free_files(struct file_list *files)
 	}
 }
 
+static int push_setting(struct options *opt, char *setting)
+{
+	if (opt->n_settings == sizeof(opt->settings) / sizeof(*opt->settings)) {
+		fputs("kabi-deps: too many --option\n", stderr);
+		return -E2BIG;
+	}
+	opt->settings[opt->n_settings++] = setting;
+	return 0;
+}
+
 static unsigned warnings;
 
 static void log_warning(void *data, int level, const char *msg)
@@ -125,24 +141,9 @@ static void print_deps(struct kabi_strv *deps, const char *path, bool multifile)
 	kabi_strv_free(deps);
 }
 
-static int cmd_provides(struct kabi_ctx *ctx, const struct options *opt, struct file_list *files)
-{
-	struct kabi_strv deps = { 0 };
-	int status = 0;
-
-	for (size_t i = 0; i < files->n; i++) {
-		if (kabi_provides_file(ctx, NULL, files->paths[i], &deps) < 0) {
-			report(ctx, files->paths[i]);
-			status = EXIT_BAD_FILE;
-		}
-		if (opt->multifile)
-			print_deps(&deps, files->paths[i], true);
-	}
-	print_deps(&deps, NULL, false);
-	return status;
-}
-
-static int cmd_requires(struct kabi_ctx *ctx, const struct options *opt, struct file_list *files)
+/* provides, requires, supplements, recommends: one dependency kind. */
+static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct options *opt,
+			struct file_list *files)
 {
 	struct kabi_pkg *pkg = kabi_pkg_new(ctx);
 	struct kabi_strv deps = { 0 };
@@ -160,8 +161,8 @@ static int cmd_requires(struct kabi_ctx *ctx, const struct options *opt, struct 
 		fputs("kabi-deps: out of memory\n", stderr);
 		status = EXIT_BAD_FILE;
 	}
-	/* All modules of the batch first: their exports satisfy their imports. */
-	for (size_t i = 0; i < files->n; i++) {
+	/* Requires: all modules of the batch first, their exports satisfy their imports. */
+	for (size_t i = 0; strcmp(kind, "requires") == 0 && i < files->n; i++) {
 		struct kabi_module *mod;
 
 		if (kabi_module_open(ctx, files->paths[i], &mod) < 0 || kabi_pkg_add(pkg, mod) < 0) {
@@ -177,7 +178,7 @@ static int cmd_requires(struct kabi_ctx *ctx, const struct options *opt, struct 
 	for (size_t i = 0; i < files->n; i++) {
 		if (bad[i])
 			continue;
-		if (kabi_pkg_requires(pkg, files->paths[i], &deps) < 0) {
+		if (kabi_generate(ctx, pkg, kind, files->paths[i], &deps) < 0) {
 			report(ctx, files->paths[i]);
 			status = EXIT_BAD_FILE;
 		}
@@ -350,6 +351,7 @@ int main(int argc, char **argv)
 		{ "buildroot", required_argument, NULL, 'b' },
 		{ "strict", no_argument, NULL, 'S' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "option", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -375,6 +377,10 @@ int main(int argc, char **argv)
 		case 'Y': opt.symsets = optarg; break;
 		case 'b': opt.buildroot = optarg; break;
 		case 'S': opt.strict = true; break;
+		case 'O':
+			if (push_setting(&opt, optarg) < 0)
+				return EXIT_USAGE;
+			break;
 		case 'o':
 			if (!freopen(optarg, "w", stdout)) {
 				fprintf(stderr, "kabi-deps: %s: %s\n", optarg, strerror(errno));
@@ -385,7 +391,8 @@ int main(int argc, char **argv)
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
-	if (strcmp(cmd, "provides") && strcmp(cmd, "requires") && strcmp(cmd, "dump")) {
+	if (strcmp(cmd, "provides") && strcmp(cmd, "requires") && strcmp(cmd, "supplements") &&
+	    strcmp(cmd, "recommends") && strcmp(cmd, "dump")) {
 		fprintf(stderr, "kabi-deps: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -408,15 +415,26 @@ int main(int argc, char **argv)
 		return EXIT_BAD_FILE;
 	}
 	kabi_ctx_set_log_fn(ctx, log_warning, NULL);
-	if (!strcmp(cmd, "provides"))
-		status = cmd_provides(ctx, &opt, &files);
-	else if (!strcmp(cmd, "requires"))
-		status = cmd_requires(ctx, &opt, &files);
-	else
+	for (size_t i = 0; i < opt.n_settings; i++) {
+		char *eq = strchr(opt.settings[i], '=');
+
+		if (eq)
+			*eq = '\0';
+		if (!eq || kabi_ctx_set_option(ctx, opt.settings[i], eq + 1) < 0) {
+			fprintf(stderr, "kabi-deps: --option %s: %s\n", opt.settings[i],
+				eq ? kabi_ctx_error(ctx) : "expected NAME=VALUE");
+			status = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (!strcmp(cmd, "dump"))
 		status = cmd_dump(ctx, &opt, &files);
+	else
+		status = cmd_generate(ctx, cmd, &opt, &files);
+out:
 	kabi_ctx_free(ctx);
 	free_files(&files);
-	if (opt.strict && (status || warnings)) {
+	if (opt.strict && status != EXIT_USAGE && (status || warnings)) {
 		/* rpm ignores a generator's exit status but fails the build on a
 		 * dependency it cannot parse: this one says why. */
 		if (strcmp(cmd, "dump"))

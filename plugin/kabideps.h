@@ -43,6 +43,16 @@ void kabi_ctx_set_max_size(struct kabi_ctx *ctx, size_t bytes);
  * instead of searching; NULL goes back to searching. */
 int kabi_ctx_set_symvers(struct kabi_ctx *ctx, const char *path);
 
+/* Optional dependency classes and naming, all off by default:
+ *   kmod      none | fedora (kmod(NAME.ko)) | suse (kmod(NAME_WITH_UNDERSCORES.ko))
+ *   modalias  none | provides (Fedora: Provides modalias(ALIAS) = VERSION)
+ *                  | supplements (SUSE: Supplements modalias(kernel-FLAVOR:ALIAS))
+ *   firmware  none | requires | recommends (firmware(PATH) from modinfo firmware=)
+ *   flavor    "" | auto | NAME: SUSE naming ksym(FLAVOR:SYM) = CRC and
+ *             kernel(FLAVOR:SET) = HASH; auto takes the flavor from the
+ *             kernel release (its last -component), as SUSE does. */
+int kabi_ctx_set_option(struct kabi_ctx *ctx, const char *name, const char *value);
+
 /* ---- one kernel module ------------------------------------------------- */
 
 enum kabi_sym_flags {
@@ -166,6 +176,15 @@ int kabi_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 /* The same for a module added to pkg earlier, by its path, without reading
  * it again (rpm asks for all Provides of a package before its Requires). */
 int kabi_pkg_requires(struct kabi_pkg *pkg, const char *path, struct kabi_strv *out);
+/* Supplements (SUSE modalias) and Recommends (firmware) of mod, per the
+ * options; nothing when those classes are off. */
+int kabi_supplements(struct kabi_ctx *ctx, const struct kabi_module *mod, struct kabi_strv *out);
+int kabi_recommends(struct kabi_ctx *ctx, const struct kabi_module *mod, struct kabi_strv *out);
+/* Any kind by name: provides, requires, supplements, recommends.  Reads
+ * path (modules, symsets, symvers files), or for requires takes the module
+ * that provides added to pkg. */
+int kabi_generate(struct kabi_ctx *ctx, struct kabi_pkg *pkg, const char *kind, const char *path,
+		  struct kabi_strv *out);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,17 @@
 int kabi_fail(struct kabi_ctx *ctx, int err, const char *fmt, ...) KABI_PRINTF(3, 4);
 void kabi_log(struct kabi_ctx *ctx, int level, const char *fmt, ...) KABI_PRINTF(3, 4);
 size_t kabi_ctx_max_size(const struct kabi_ctx *ctx);
+
+enum { KABI_KMOD_NONE, KABI_KMOD_FEDORA, KABI_KMOD_SUSE };
+enum { KABI_MODALIAS_NONE, KABI_MODALIAS_PROVIDES, KABI_MODALIAS_SUPPLEMENTS };
+enum { KABI_FIRMWARE_NONE, KABI_FIRMWARE_REQUIRES, KABI_FIRMWARE_RECOMMENDS };
+
+/* What kabi_ctx_set_option() chose. */
+struct kabi_options {
+	int kmod, modalias, firmware;
+	char *flavor; /* NULL: none, "auto": from the release, else itself */
+};
+const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx);
 const char *kabi_ctx_buildroot(const struct kabi_ctx *ctx);
 
 /* ---- file contents (file.c, decompress-*.c) ---- */
@@ -63,8 +74,34 @@ void kabi_hash_fini(struct kabi_hash *h);
 
 /* ---- symsets (symsets.c) ---- */
 int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_t crc,
-			 struct kabi_strv *out);
-int kabi_symsets_provides(const struct kabi_symsets *ss, struct kabi_strv *out);
+			 const char *flavor, struct kabi_strv *out);
+int kabi_symsets_provides(const struct kabi_symsets *ss, const char *flavor, struct kabi_strv *out);
+
+/* ---- generation (deps.c, modinfo-deps.c) ---- */
+/* What dependency generation needs of a module: a package keeps it after
+ * the module itself is closed. */
+struct kabi_mod_view {
+	const char *path;
+	const char *release;
+	const struct kabi_sym *imports;
+	size_t n_imports;
+	const struct kabi_modinfo *modinfo;
+	size_t n_modinfo;
+};
+void kabi_view_of(const struct kabi_module *mod, struct kabi_mod_view *v);
+const char *kabi_view_modinfo(const struct kabi_mod_view *v, const char *key);
+bool kabi_path_in_tree(const char *path);
+/* The flavor dependencies are named after (NULL: none), and the one a
+ * release names (its last -component). */
+const char *kabi_flavor(struct kabi_ctx *ctx, const char *release);
+const char *kabi_release_flavor(const char *release);
+int kabi_push_sym(struct kabi_strv *out, const char *kind, const char *flavor, const char *name,
+		  const struct kabi_sym *sym);
+/* The module's name from its file name: no .ko[.gz|.xz|.zst], - as _. */
+char *kabi_module_name(const char *path);
+int kabi_kmod_provides(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
+int kabi_modalias_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
+int kabi_firmware_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
 
 /* ---- dependency strings (deps.c) ---- */
 int kabi_strv_push(struct kabi_strv *sv, char *s); /* takes s */

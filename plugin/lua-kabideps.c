@@ -9,7 +9,6 @@
  * modules seen by provides() form the package whose exports requires() may
  * leave out; a new package key starts a new package.
  */
-#include <errno.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <rpm/rpmlog.h>
@@ -114,7 +113,25 @@ static void report(const char *path)
 	rpmlog(RPMLOG_ERR, "kabi-deps: %s: %s\n", path, kabi_ctx_error(state.ctx));
 }
 
-/* deps, problems = generate(kind, path, package_key, buildroot, symvers, symsets) */
+/* Options from a Lua table { kmod = "fedora", ... }; an empty value resets. */
+static void set_options(lua_State *L, int index)
+{
+	if (lua_isnoneornil(L, index))
+		return;
+	luaL_checktype(L, index, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, index)) {
+		const char *name = lua_tostring(L, -2), *value = lua_tostring(L, -1);
+
+		if (name && value && kabi_ctx_set_option(state.ctx, name, value) < 0) {
+			state.problems++;
+			rpmlog(RPMLOG_ERR, "kabi-deps: %%_kabideps_%s: %s\n", name, kabi_ctx_error(state.ctx));
+		}
+		lua_pop(L, 1);
+	}
+}
+
+/* deps, problems = generate(kind, path, package_key, buildroot, symvers, symsets, options) */
 static int l_generate(lua_State *L)
 {
 	const char *kind = luaL_checkstring(L, 1);
@@ -124,24 +141,13 @@ static int l_generate(lua_State *L)
 	const char *symvers = luaL_optstring(L, 5, NULL);
 	const char *symsets = luaL_optstring(L, 6, NULL);
 	struct kabi_strv deps = { 0 };
-	struct kabi_module *mod = NULL;
-	bool provides = strcmp(kind, "provides") == 0;
 
-	if (!provides && strcmp(kind, "requires") != 0)
-		return luaL_argerror(L, 1, "'provides' or 'requires'");
 	select_package(L, key, buildroot, symvers, symsets);
 	state.problems = 0;
-
-	if (provides) {
-		if (kabi_provides_file(state.ctx, state.pkg, path, &deps) < 0)
-			report(path);
-	} else if (kabi_pkg_requires(state.pkg, path, &deps) == -ENOENT) {
-		/* Provides were not generated for it (AutoProv: no): read it now. */
-		if (kabi_module_open(state.ctx, path, &mod) < 0 ||
-		    kabi_requires(state.ctx, state.pkg, mod, &deps) < 0)
-			report(path);
-	}
-	kabi_module_free(mod);
+	set_options(L, 7);
+	/* requires and the rest reuse what provides read (rpm calls it first) */
+	if (kabi_generate(state.ctx, state.pkg, kind, path, &deps) < 0)
+		report(path);
 	push_deps(L, &deps);
 	lua_pushinteger(L, state.problems);
 	return 2;

@@ -292,15 +292,22 @@ KABI_EXPORT const void *kabi_symsets_data(const struct kabi_symsets *ss, size_t 
 }
 
 /* Append kernel(SET) = HASH for every set holding sym with this CRC. */
+static int push_set(struct kabi_strv *out, const char *flavor, const struct kabi_symset *set)
+{
+	if (flavor)
+		return kabi_strv_pushf(out, "kernel(%s:%s) = %s", flavor, set->name, set->hash);
+	return kabi_strv_pushf(out, "kernel(%s) = %s", set->name, set->hash);
+}
+
 int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_t crc,
-			 struct kabi_strv *out)
+			 const char *flavor, struct kabi_strv *out)
 {
 	int n = 0;
 
 	for (const struct member *m = kabi_hash_get(&ss->by_sym, sym); m; m = m->next) {
 		if (m->crc != crc)
 			continue;
-		if (kabi_strv_pushf(out, "kernel(%s) = %s", ss->sets[m->set].name, ss->sets[m->set].hash) < 0)
+		if (push_set(out, flavor, &ss->sets[m->set]) < 0)
 			return -ENOMEM;
 		n++;
 	}
@@ -308,10 +315,10 @@ int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_
 }
 
 /* kernel(SET) = HASH for every set: what a kernel package provides. */
-int kabi_symsets_provides(const struct kabi_symsets *ss, struct kabi_strv *out)
+int kabi_symsets_provides(const struct kabi_symsets *ss, const char *flavor, struct kabi_strv *out)
 {
 	for (size_t i = 0; i < ss->n; i++)
-		if (kabi_strv_pushf(out, "kernel(%s) = %s", ss->sets[i].name, ss->sets[i].hash) < 0)
+		if (push_set(out, flavor, &ss->sets[i]) < 0)
 			return -ENOMEM;
 	return 0;
 }
