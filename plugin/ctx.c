@@ -25,6 +25,7 @@ struct kabi_ctx {
 	size_t max_size;
 	struct refcache symvers, symsets;
 	struct kabi_options opts;
+	struct kabi_hash stablelists; /* arch -> stablelist (or a "none" mark) */
 };
 
 /* Marks a release whose reference was searched for and not found. */
@@ -78,6 +79,7 @@ static void drop_references(struct kabi_ctx *ctx)
 {
 	refcache_clear(&ctx->symvers, free_symvers);
 	refcache_clear(&ctx->symsets, free_symsets);
+	kabi_stablelists_free(&ctx->stablelists);
 }
 
 KABI_EXPORT void kabi_ctx_free(struct kabi_ctx *ctx)
@@ -89,6 +91,8 @@ KABI_EXPORT void kabi_ctx_free(struct kabi_ctx *ctx)
 	free(ctx->symvers.explicit_path);
 	free(ctx->symsets.explicit_path);
 	free(ctx->opts.flavor);
+	free(ctx->opts.stablelist);
+	kabi_stablelists_free(&ctx->stablelists);
 	free(ctx);
 }
 
@@ -206,7 +210,18 @@ KABI_EXPORT int kabi_ctx_set_option(struct kabi_ctx *ctx, const char *name, cons
 		return replace_string(&ctx->opts.flavor, *value ? value : NULL) < 0 ?
 			kabi_fail(ctx, ENOMEM, "out of memory") : 0;
 	}
-	return kabi_fail(ctx, EINVAL, "unknown option '%s' (kmod, modalias, firmware, flavor)", name);
+	if (strcmp(name, "stablelist") == 0) {
+		kabi_stablelists_free(&ctx->stablelists);
+		return replace_string(&ctx->opts.stablelist, *value ? value : NULL) < 0 ?
+			kabi_fail(ctx, ENOMEM, "out of memory") : 0;
+	}
+	return kabi_fail(ctx, EINVAL, "unknown option '%s' (kmod, modalias, firmware, flavor, stablelist)",
+			 name);
+}
+
+struct kabi_hash *kabi_ctx_stablelist_cache(struct kabi_ctx *ctx)
+{
+	return &ctx->stablelists;
 }
 
 const char *kabi_ctx_buildroot(const struct kabi_ctx *ctx)

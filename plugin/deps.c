@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "libkabideps-private.h"
 
@@ -150,7 +151,13 @@ KABI_EXPORT void kabi_pkg_free(struct kabi_pkg *pkg)
 
 void kabi_view_of(const struct kabi_module *mod, struct kabi_mod_view *v)
 {
-	*v = (struct kabi_mod_view){ .path = kabi_module_path(mod), .release = kabi_module_release(mod) };
+	*v = (struct kabi_mod_view){
+		.path = kabi_module_path(mod),
+		.release = kabi_module_release(mod),
+		.machine = kabi_module_elf_machine(mod),
+		.elf_class = kabi_module_elf_class(mod),
+		.elf_data = kabi_module_elf_data(mod),
+	};
 	v->imports = kabi_module_imports(mod, &v->n_imports);
 	v->modinfo = kabi_module_modinfo(mod, &v->n_modinfo);
 }
@@ -364,6 +371,29 @@ static void check_depends(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 			 v->release ? v->release : "(unknown)", missing.count == 1 ? "it" : "them");
 }
 
+/* Imports a kABI stablelist does not promise to keep: one warning. */
+static void check_stablelist(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const struct kabi_mod_view *m)
+{
+	const char *arch = kabi_view_arch(m);
+	const struct kabi_hash *list = arch ? kabi_ctx_stablelist(ctx, arch) : NULL;
+	struct name_list outside = { .len = 0 };
+
+	if (!list)
+		return;
+	for (size_t i = 0; i < m->n_imports; i++) {
+		const char *name = m->imports[i].name;
+
+		if (!kabi_hash_get(list, name) && !(pkg && kabi_hash_get(&pkg->exports, name)))
+			name_list_add(&outside, "%s", name);
+	}
+	if (outside.count)
+		kabi_log(ctx, KABI_LOG_WARNING, "%s: %zu import%s not on the %s kABI stablelist, so a kernel "
+			 "update may break %s: %s%s; ask for them to be added or avoid them", m->path,
+			 outside.count, outside.count == 1 ? " is" : "s are", arch,
+			 outside.count == 1 ? "it" : "them", outside.text,
+			 outside.count > WARN_LIST_MAX ? ", ..." : "");
+}
+
 static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 		       const struct kabi_mod_view *m, struct kabi_strv *out)
 {
@@ -403,6 +433,7 @@ static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 			 kabi_symvers_path(ref), mismatches.text,
 			 mismatches.count > WARN_LIST_MAX ? ", ..." : "");
 	check_depends(ctx, pkg, m, ref);
+	check_stablelist(ctx, pkg, m);
 	if (kabi_ctx_options(ctx)->firmware == KABI_FIRMWARE_REQUIRES && kabi_firmware_deps(ctx, m, out) < 0)
 		return -ENOMEM;
 	return 0;
@@ -557,6 +588,84 @@ KABI_EXPORT int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, c
 	if (r == 0)
 		r = kabi_provides(ctx, mod, out);
 	kabi_module_free(mod);
+	return r;
+}
+
+/* kernel(SYM) = 0xCRC for every export a table lists. */
+static int table_provides(struct kabi_ctx *ctx, const struct kabi_symvers *table, const char *flavor,
+			  struct kabi_strv *out)
+{
+	size_t n;
+	const struct kabi_symvers_entry *e = kabi_symvers_entries(table, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct kabi_sym sym = { .crc = e[i].crc, .flags = KABI_SYM_CRC };
+
+		if (kabi_push_sym(out, "kernel", flavor, e[i].name, &sym) < 0)
+			return kabi_fail(ctx, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* A symvers file's exports, or a symsets tarball's sets and their members. */
+static int reference_provides(struct kabi_ctx *ctx, const struct kabi_symvers *sv,
+			      const struct kabi_symsets *ss, const char *flavor, struct kabi_strv *out)
+{
+	size_t n_sets = 0;
+
+	if (ss) {
+		kabi_symsets_sets(ss, &n_sets);
+		if (kabi_symsets_provides(ss, flavor, out) < 0)
+			return kabi_fail(ctx, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n_sets; i++)
+		if (table_provides(ctx, kabi_symsets_content(ss, i), flavor, out) < 0)
+			return -ENOMEM;
+	return sv ? table_provides(ctx, sv, flavor, out) : 0;
+}
+
+KABI_EXPORT int kabi_kernel_provides(struct kabi_ctx *ctx, const char *ref, struct kabi_strv *out)
+{
+	struct stat st;
+	struct kabi_symvers *sv = NULL;
+	struct kabi_symsets *ss = NULL;
+	char *release = NULL;
+	int r;
+
+	if (stat(ref, &st) == 0 && S_ISDIR(st.st_mode)) {
+		/* a kernel's headers or devel tree */
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/Module.symvers", ref);
+		r = kabi_symvers_open(ctx, path, &sv);
+		if (r < 0)
+			return r;
+		r = reference_provides(ctx, sv, NULL, kabi_flavor(ctx, NULL), out);
+		kabi_symvers_free(sv);
+		return r;
+	}
+	if (stat(ref, &st) != 0 && !strchr(ref, '/')) {
+		/* a kernel release, installed on this host (or under the buildroot) */
+		const struct kabi_symvers *found = kabi_ctx_reference(ctx, ref);
+		const struct kabi_symsets *sets = kabi_ctx_symsets(ctx, ref);
+
+		if (!found && !sets)
+			return kabi_fail(ctx, ENOENT, "no such file, and no kernel reference data for release %s", ref);
+		r = sets ? reference_provides(ctx, NULL, sets, kabi_flavor(ctx, ref), out) : 0;
+		if (r == 0 && found)
+			r = reference_provides(ctx, found, NULL, kabi_flavor(ctx, ref), out);
+		return r;
+	}
+	release = release_of_file(ref);
+	if (file_kind(ref) == FILE_SYMSETS) {
+		if ((r = kabi_symsets_open(ctx, ref, &ss)) == 0)
+			r = reference_provides(ctx, NULL, ss, kabi_flavor(ctx, release), out);
+	} else if ((r = kabi_symvers_open(ctx, ref, &sv)) == 0) {
+		r = reference_provides(ctx, sv, NULL, kabi_flavor(ctx, release), out);
+	}
+	kabi_symsets_free(ss);
+	kabi_symvers_free(sv);
+	free(release);
 	return r;
 }
 

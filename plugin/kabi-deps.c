@@ -8,6 +8,7 @@
  *   kabi-deps dump [--json] FILE...
  *   kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]
  *                     [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS
+ *   kabi-deps check [--json] KMOD... --kernel REF...
  *
  * Without FILE arguments, paths come on stdin one per line (as rpm gives
  * them).  Paths are data: nothing here runs a shell.
@@ -50,6 +51,7 @@ static void usage(FILE *out)
 	      "       kabi-deps dump [--json] FILE...\n"
 	      "       kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]\n"
 	      "                         [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS\n"
+	      "       kabi-deps check [--json] KMOD... --kernel REF...\n"
 	      "\n"
 	      "FILE is a kernel module (.ko, .ko.xz, .ko.zst, .ko.gz, signed or not); for\n"
 	      "provides also a symsets-*.tar.gz or a kernel's symvers file.\n"
@@ -60,7 +62,8 @@ static void usage(FILE *out)
 	      "  --buildroot DIR  search kernel references here first (default $RPM_BUILD_ROOT)\n"
 	      "  --option NAME=VALUE  optional dependency classes and naming:\n"
 	      "                   kmod=none|fedora|suse, modalias=none|provides|supplements,\n"
-	      "                   firmware=none|requires|recommends, flavor=|auto|NAME\n"
+	      "                   firmware=none|requires|recommends, flavor=|auto|NAME,\n"
+	      "                   stablelist=PATH (kABI stablelist to warn about imports off it)\n"
 	      "  --json           dump as JSON\n"
 	      "  --strict         warnings (CRC mismatches, no reference) are errors too; for\n"
 	      "                   rpm, end the output with a line that stops the build\n"
@@ -368,6 +371,8 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (strcmp(cmd, "symsets") == 0)
 		return kabi_deps_symsets(argc, argv);
+	if (strcmp(cmd, "check") == 0)
+		return kabi_deps_check(argc, argv);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -5,5 +5,7 @@
 
 /* kabi-deps symsets ...: argv[1] is "symsets"; returns the exit status. */
 int kabi_deps_symsets(int argc, char **argv);
+/* kabi-deps check ...: which kernels a kmod fits. */
+int kabi_deps_check(int argc, char **argv);
 
 #endif

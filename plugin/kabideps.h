@@ -50,7 +50,10 @@ int kabi_ctx_set_symvers(struct kabi_ctx *ctx, const char *path);
  *   firmware  none | requires | recommends (firmware(PATH) from modinfo firmware=)
  *   flavor    "" | auto | NAME: SUSE naming ksym(FLAVOR:SYM) = CRC and
  *             kernel(FLAVOR:SET) = HASH; auto takes the flavor from the
- *             kernel release (its last -component), as SUSE does. */
+ *             kernel release (its last -component), as SUSE does.
+ *   stablelist  PATH of a kABI stablelist; "" = the distribution's
+ *             /lib/modules/kabi-current/kabi_stablelist_<arch>, when present.
+ *             Imports not on it are warned about (requires). */
 int kabi_ctx_set_option(struct kabi_ctx *ctx, const char *name, const char *value);
 
 /* ---- one kernel module ------------------------------------------------- */
@@ -180,6 +183,12 @@ int kabi_pkg_requires(struct kabi_pkg *pkg, const char *path, struct kabi_strv *
  * options; nothing when those classes are off. */
 int kabi_supplements(struct kabi_ctx *ctx, const struct kabi_module *mod, struct kabi_strv *out);
 int kabi_recommends(struct kabi_ctx *ctx, const struct kabi_module *mod, struct kabi_strv *out);
+/* What a kernel offers, as the Provides of its packages would say it:
+ * kernel(SYM) = 0xCRC for every export of a Module.symvers / symvers.gz,
+ * kernel(SET) = HASH plus the members of a symsets tarball, the
+ * Module.symvers of a headers directory, or the reference data found for an
+ * installed kernel release (a name that is not a file). */
+int kabi_kernel_provides(struct kabi_ctx *ctx, const char *ref, struct kabi_strv *out);
 /* Any kind by name: provides, requires, supplements, recommends.  Reads
  * path (modules, symsets, symvers files), or for requires takes the module
  * that provides added to pkg. */

@@ -31,6 +31,7 @@ enum { KABI_FIRMWARE_NONE, KABI_FIRMWARE_REQUIRES, KABI_FIRMWARE_RECOMMENDS };
 struct kabi_options {
 	int kmod, modalias, firmware;
 	char *flavor; /* NULL: none, "auto": from the release, else itself */
+	char *stablelist; /* kABI stablelist file, NULL: the default place */
 };
 const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx);
 const char *kabi_ctx_buildroot(const struct kabi_ctx *ctx);
@@ -83,6 +84,8 @@ int kabi_symsets_provides(const struct kabi_symsets *ss, const char *flavor, str
 struct kabi_mod_view {
 	const char *path;
 	const char *release;
+	unsigned machine;      /* ELF e_machine, class, data: the architecture */
+	int elf_class, elf_data;
 	const struct kabi_sym *imports;
 	size_t n_imports;
 	const struct kabi_modinfo *modinfo;
@@ -102,6 +105,16 @@ char *kabi_module_name(const char *path);
 int kabi_kmod_provides(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
 int kabi_modalias_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
 int kabi_firmware_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
+
+/* ---- kABI stablelists (stablelist.c) ---- */
+/* The distribution's name of a module's architecture (x86_64, ppc64le, ...). */
+const char *kabi_view_arch(const struct kabi_mod_view *v);
+/* The stablelist for an architecture: the configured file, else
+ * /lib/modules/kabi-current/kabi_stablelist_<arch> (buildroot first).
+ * NULL when there is none.  Cached in ctx. */
+const struct kabi_hash *kabi_ctx_stablelist(struct kabi_ctx *ctx, const char *arch);
+struct kabi_hash *kabi_ctx_stablelist_cache(struct kabi_ctx *ctx);
+void kabi_stablelists_free(struct kabi_hash *cache);
 
 /* ---- dependency strings (deps.c) ---- */
 int kabi_strv_push(struct kabi_strv *sv, char *s); /* takes s */
