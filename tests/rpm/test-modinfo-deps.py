@@ -7,25 +7,14 @@ tables.  The expected modalias lines come from Python transcriptions of
 Fedora's modalias.prov and SUSE's find-supplements.ksyms (independent of the
 C code); with a fetched distribution kernel (tests/real), the same oracles
 run over its modules."""
-import glob, os, re, shutil, subprocess, sys, tempfile
+import glob, os, re, shutil, sys, tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from kabitest import Checks, RpmBuilder, kernel_headers, make_modules, run  # noqa: E402
 
 builddir, srcdir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 kabi_deps = os.path.join(builddir, "plugin/kabi-deps")
-rpmbuild = os.path.join(srcdir, "tests/rpm/rpmbuild-uninstalled")
-passed, failed = 0, []
-
-
-def check(cond, what, detail=""):
-    global passed
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else "\n     " + str(detail)[:3000]))
-    if cond:
-        passed += 1
-    else:
-        failed.append(what)
-
-
-def run(*args, **kw):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
+check = Checks()
 
 
 # ---- the oracles: Fedora modalias.prov and SUSE find-supplements.ksyms ----
@@ -95,12 +84,7 @@ def modinfo(ko, field):
     return run("modinfo", "-F", field, ko).stdout.splitlines()
 
 
-builds = sorted(glob.glob("/lib/modules/*/build/Module.symvers"))
-if not builds:
-    print("SKIP: no kernel headers installed")
-    sys.exit(77)
-kbuild = os.path.dirname(builds[-1])
-kver = kbuild.split("/")[3]
+kbuild, kver = kernel_headers()
 flavor = kver.rsplit("-", 1)[1]
 top = tempfile.mkdtemp(prefix="kabi-modinfo-")
 src = os.path.join(top, "SOURCES")
@@ -110,10 +94,8 @@ shutil.copy(os.path.join(srcdir, "tests/rpm/data/devtab.c"), src)
 with open(os.path.join(src, "Kbuild"), "w") as f:
     f.write("obj-m := kmp.o dev-tab.o\nkmp-y += hello.o\ndev-tab-y += devtab.o\n")
 
-truth = os.path.join(top, "truth")
-shutil.copytree(src, truth)
-subprocess.run(["make", "-s", "-C", kbuild, "M=" + truth, "modules"], check=True,
-               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+truth = make_modules(kbuild, [os.path.join(src, f) for f in ("hello.c", "devtab.c")],
+                     open(os.path.join(src, "Kbuild")).read(), os.path.join(top, "truth"))
 dev = os.path.join(truth, "dev-tab.ko")
 aliases, version = modinfo(dev, "alias"), modinfo(dev, "version")[0]
 kinds = {a.split(":")[0].rstrip("*") for a in aliases if ":" in a}
@@ -147,25 +129,17 @@ install -D -m 644 dev-tab.ko %%{buildroot}%%{moddir}/dev-tab.ko
 """
 
 
+rb = RpmBuilder(builddir, srcdir, kbuild, kver, topdir=top)
+
+
 def build(name, defines=(), dir="extra/test", split=False):
-    spec = os.path.join(top, name + ".spec")
-    sub = "%%package dev\nSummary: d\n%%description dev\nd\n%%files dev\n%%{moddir}/dev-tab.ko\n" if split else ""
-    with open(spec, "w") as f:
-        f.write(SPEC % dict(name=name, dir=dir, sub="", devfile="" if split else "%{moddir}/dev-tab.ko")
-                + (sub.replace("%%", "%") if split else ""))
-    args = [rpmbuild, builddir, "-bb", "--nodeps", "--define", "_topdir " + top, "--define", "_sourcedir " + src,
-            "--define", "kver " + kver, "--define", "kbuild " + kbuild]
-    for d in defines:
-        args += ["--define", d]
-    r = run(*args, spec)
-    if r.returncode:
-        print(r.stderr[-3000:])
-    return r
+    sub = "%package dev\nSummary: d\n%description dev\nd\n%files dev\n%{moddir}/dev-tab.ko\n" if split else ""
+    spec = SPEC % dict(name=name, dir=dir, sub="", devfile="" if split else "%{moddir}/dev-tab.ko") + sub
+    return rb.build(name, spec, src, defines=defines)
 
 
 def deps(name, what):
-    rpms = glob.glob(os.path.join(top, "RPMS/*", name + "-1.0-1.*.rpm"))
-    return set(run("rpm", "-qp", "--" + what, rpms[0]).stdout.splitlines()) if len(rpms) == 1 else set()
+    return rb.deps(name, what)
 
 
 # Fedora/RHEL style (the default where %suse_version is not defined)
@@ -257,5 +231,4 @@ else:
     print("note: no fetched kernel under %s: real-module oracle comparison skipped" % cache)
 
 shutil.rmtree(top)
-print("%d passed, %d failed" % (passed, len(failed)))
-sys.exit(1 if failed else 0)
+check.finish()

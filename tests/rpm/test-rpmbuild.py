@@ -3,28 +3,14 @@
 with kabi-deps taken from the build tree, and rpm itself reads back the
 Provides/Requires of the packages, checked against kbuild's Module.symvers
 and `modprobe --dump-modversions`."""
-import glob, gzip, lzma, os, shutil, subprocess, sys, tempfile
+import os, shutil, sys, tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from kabitest import Checks, RpmBuilder, dump_modversions, kernel_headers, make_modules  # noqa: E402
 
 builddir, srcdir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-rpmbuild = os.path.join(srcdir, "tests/rpm/rpmbuild-uninstalled")
-passed, failed = 0, []
-
-
-def check(cond, what, detail=""):
-    global passed
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else "\n     " + str(detail)))
-    if cond:
-        passed += 1
-    else:
-        failed.append(what)
-
-
-builds = sorted(glob.glob("/lib/modules/*/build/Module.symvers"))
-if not builds:
-    print("SKIP: no kernel headers installed")
-    sys.exit(77)
-kbuild = os.path.dirname(builds[-1])
-kver = kbuild.split("/")[3]
+check = Checks()
+kbuild, kver = kernel_headers()
 kernel_syms = {l.split("\t")[1] for l in open(os.path.join(kbuild, "Module.symvers"))}
 
 top = tempfile.mkdtemp(prefix="kabi-rpm-")
@@ -37,26 +23,14 @@ with open(os.path.join(src, "Kbuild"), "w") as f:
     f.write("obj-m := kmp.o user.o\nkmp-y += hello.o\n")
 
 # Build the modules once, outside rpm, for the independent truth.
-truth_dir = os.path.join(top, "truth")
-os.makedirs(truth_dir)
-for f in ("hello.c", "user.c", "Kbuild"):
-    shutil.copy(os.path.join(src, f), truth_dir)
-subprocess.run(["make", "-s", "-C", kbuild, "M=" + truth_dir, "modules"], check=True,
-               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+truth_dir = make_modules(kbuild, [os.path.join(src, f) for f in ("hello.c", "user.c")],
+                         "obj-m := kmp.o user.o\nkmp-y += hello.o\n", os.path.join(top, "truth"))
 exports = {}
 for line in open(os.path.join(truth_dir, "Module.symvers")):
     f = line.split("\t")
     exports[f[1]] = f[0]
-
-
-def imports_of(ko):
-    out = subprocess.run(["modprobe", "--dump-modversions", ko], capture_output=True, text=True,
-                         check=True).stdout
-    return {l.split("\t")[1]: l.split("\t")[0] for l in out.splitlines()}
-
-
-kmp_imports = imports_of(os.path.join(truth_dir, "kmp.ko"))
-user_imports = imports_of(os.path.join(truth_dir, "user.ko"))
+kmp_imports = dump_modversions(os.path.join(truth_dir, "kmp.ko"))
+user_imports = dump_modversions(os.path.join(truth_dir, "user.ko"))
 check("hello_world" in user_imports, "user.ko imports hello_world (truth)")
 
 
@@ -96,28 +70,17 @@ make -C %%{kbuild} M=$PWD modules
 """
 
 
+rb = RpmBuilder(builddir, srcdir, kbuild, kver, topdir=top)
+
+
 def build(name, install, files, subpackage="", subfiles="", extra_tags="", defines=(), expect_ok=True):
-    spec = os.path.join(top, name + ".spec")
-    with open(spec, "w") as f:
-        f.write(SPEC_HEAD % dict(name=name, install=install, files=files, subpackage=subpackage,
-                                 subfiles=subfiles, extra_tags=extra_tags))
-    args = [rpmbuild, builddir, "-bb", "--nodeps", "--define", "_topdir " + top,
-            "--define", "kver " + kver, "--define", "kbuild " + kbuild]
-    for d in defines:
-        args += ["--define", d]
-    r = subprocess.run(args + [spec], capture_output=True, text=True)
-    if expect_ok and r.returncode:
-        print(r.stdout[-3000:], r.stderr[-3000:])
-    return r
+    return rb.build(name, SPEC_HEAD % dict(name=name, install=install, files=files, subpackage=subpackage,
+                                          subfiles=subfiles, extra_tags=extra_tags),
+                    src, defines=defines, quiet_failure=not expect_ok)
 
 
 def deps(name, what):
-    rpms = glob.glob(os.path.join(top, "RPMS/*", name + "-1.0-1.*.rpm"))
-    assert len(rpms) == 1, rpms
-    out = subprocess.run(["rpm", "-qp", "--" + what, rpms[0]], capture_output=True, text=True,
-                         check=True).stdout
-    return {l for l in out.splitlines() if l.startswith(("ksym(", "kernel("))} | \
-        {l for l in out.splitlines() if l.startswith("!")}
+    return rb.deps(name, what, ("ksym(", "kernel(", "!"))
 
 
 INSTALL_KMP = "install -D -m 644 kmp.ko %{buildroot}%{moddir}/kmp.ko"
@@ -205,5 +168,4 @@ for mode, defines in (("in-process", ()), ("command fallback", ("_kabideps_nativ
           mode + ": %_kabideps_strict 1 fails the build", r.stderr[-1000:])
 
 shutil.rmtree(top)
-print("%d passed, %d failed" % (passed, len(failed)))
-sys.exit(1 if failed else 0)
+check.finish()

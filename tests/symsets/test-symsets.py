@@ -3,35 +3,17 @@
 independently (hashes, grouping, reproducibility, --reference); then a kernel
 package and the example kmod built with plain specs, and rpm itself decides
 whether the kmod installs (rpm --root DIR -i --test)."""
-import glob, gzip, hashlib, io, os, shutil, subprocess, sys, tarfile, tempfile
+import gzip, hashlib, os, shutil, sys, tarfile, tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from kabitest import Checks, RpmBuilder, kernel_headers, read_symvers, run  # noqa: E402
 
 builddir, srcdir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 kabi_deps = os.path.join(builddir, "plugin/kabi-deps")
-rpmbuild = os.path.join(srcdir, "tests/rpm/rpmbuild-uninstalled")
-passed, failed = 0, []
-
-
-def check(cond, what, detail=""):
-    global passed
-    print(("ok   " if cond else "FAIL ") + what + ("" if cond or not detail else "\n     " + str(detail)[:2000]))
-    if cond:
-        passed += 1
-    else:
-        failed.append(what)
-
-
-def run(*args, **kw):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
-
-
-builds = sorted(glob.glob("/lib/modules/*/build/Module.symvers"))
-if not builds:
-    print("SKIP: no kernel headers installed")
-    sys.exit(77)
-kbuild = os.path.dirname(builds[-1])
-kver = kbuild.split("/")[3]
-symvers_path = os.path.realpath(builds[-1])
-rows = [l.rstrip("\n").split("\t") for l in open(symvers_path) if l.strip()]
+check = Checks()
+kbuild, kver = kernel_headers()
+symvers_path = os.path.realpath(os.path.join(kbuild, "Module.symvers"))
+rows = read_symvers(symvers_path)
 top = tempfile.mkdtemp(prefix="kabi-symsets-")
 
 
@@ -166,16 +148,12 @@ install -D -m 644 %%{SOURCE1} %%{buildroot}/boot/symvers-%%{kver}.gz
 """
 
 
+rb = RpmBuilder(builddir, srcdir, kbuild, kver, topdir=top)
+
+
 def rpmbuild_spec(spec_text, name, sourcedir, defines=()):
-    spec = os.path.join(top, name + ".spec")
-    open(spec, "w").write(spec_text)
-    args = [rpmbuild, builddir, "-bb", "--nodeps", "--define", "_topdir " + top, "--define", "_sourcedir " + sourcedir,
-            "--define", "kver " + kver, "--define", "kbuild " + kbuild]
-    for d in defines:
-        args += ["--define", d]
-    r = run(*args, spec)
-    rpms = glob.glob(os.path.join(top, "RPMS/*", name + "-*.rpm"))
-    return r, rpms[0] if r.returncode == 0 and rpms else None
+    r = rb.build(name, spec_text, sourcedir, defines=defines)
+    return r, rb.rpm(name) if r.returncode == 0 else None
 
 
 def query(rpm_file, what):
@@ -227,5 +205,4 @@ for label, kmod in (("symsets", kmod_sets), ("per-symbol", kmod_syms)):
     check(not ok, label + " kmod next to a kernel whose printk CRC changed: refused", err[-500:])
 
 shutil.rmtree(top)
-print("%d passed, %d failed" % (passed, len(failed)))
-sys.exit(1 if failed else 0)
+check.finish()
