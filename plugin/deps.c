@@ -262,17 +262,45 @@ const char *kabi_flavor(struct kabi_ctx *ctx, const char *release)
 	return flavor && strcmp(flavor, "auto") == 0 ? kabi_release_flavor(release) : flavor;
 }
 
-/* One symbol dependency: ksym(SYM) = 0x%08x, or SUSE's ksym(FLAVOR:SYM) = %x. */
+/* One symbol dependency: ksym(SYM) = 0x%08x, or SUSE's ksym(FLAVOR:SYM) = %x.
+ * Made by hand: this is the hot path of a whole kernel, printf is not. */
 int kabi_push_sym(struct kabi_strv *out, const char *kind, const char *flavor, const char *name,
 		  const struct kabi_sym *sym)
 {
-	if (flavor && (sym->flags & KABI_SYM_CRC))
-		return kabi_strv_pushf(out, "ksym(%s:%s) = %x", flavor, name, sym->crc);
+	static const char hex[] = "0123456789abcdef";
+	size_t kind_len, flavor_len = flavor ? strlen(flavor) + 1 : 0, name_len = strlen(name);
+	char *s, *p;
+
 	if (flavor)
-		return kabi_strv_pushf(out, "ksym(%s:%s)", flavor, name);
-	if (sym->flags & KABI_SYM_CRC)
-		return kabi_strv_pushf(out, "%s(%s) = 0x%08x", kind, name, sym->crc);
-	return kabi_strv_pushf(out, "%s(%s)", kind, name);
+		kind = "ksym";
+	kind_len = strlen(kind);
+	/* kind ( flavor: name ) " = 0x" 8 digits NUL */
+	s = p = malloc(kind_len + 1 + flavor_len + name_len + 1 + 5 + 8 + 1);
+	if (!s)
+		return -ENOMEM;
+	memcpy(p, kind, kind_len);
+	p += kind_len;
+	*p++ = '(';
+	if (flavor) {
+		memcpy(p, flavor, flavor_len - 1);
+		p += flavor_len - 1;
+		*p++ = ':';
+	}
+	memcpy(p, name, name_len);
+	p += name_len;
+	*p++ = ')';
+	if (sym->flags & KABI_SYM_CRC) {
+		int digits = 8;
+
+		memcpy(p, " = 0x", 5);
+		p += flavor ? 3 : 5; /* SUSE: no 0x ... */
+		while (flavor && digits > 1 && !(sym->crc >> (4 * (digits - 1))))
+			digits--; /* ... and no leading zeros */
+		for (int i = digits - 1; i >= 0; i--)
+			*p++ = hex[(sym->crc >> (4 * i)) & 0xf];
+	}
+	*p = '\0';
+	return kabi_strv_push(out, s);
 }
 
 KABI_EXPORT int kabi_provides(struct kabi_ctx *ctx, const struct kabi_module *mod, struct kabi_strv *out)
@@ -318,27 +346,6 @@ static void name_list_add(struct name_list *l, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The kernel's own modules: what its Module.symvers says exports symbols. */
-static bool kernel_has_module(const struct kabi_symvers *ref, const char *name)
-{
-	size_t n;
-	const struct kabi_symvers_entry *e = ref ? kabi_symvers_entries(ref, &n) : NULL;
-
-	for (size_t i = 0; e && i < n; i++) {
-		const char *base = strrchr(e[i].module, '/');
-		size_t k = 0;
-
-		base = base ? base + 1 : e[i].module;
-		/* module names compare with - and _ alike */
-		while (base[k] && name[k] && (base[k] == name[k] ||
-		       ((base[k] == '-' || base[k] == '_') && (name[k] == '-' || name[k] == '_'))))
-			k++;
-		if (!base[k] && !name[k])
-			return true;
-	}
-	return false;
-}
-
 /* depends= names modules this one needs loaded first: say when neither the
  * package nor the kernel has one (it would fail to load). */
 static void check_depends(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
@@ -359,7 +366,7 @@ static void check_depends(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 			for (char *c = name; *c; c++)
 				if (*c == '-')
 					*c = '_';
-			if (!(pkg && kabi_hash_get(&pkg->names, name)) && !kernel_has_module(ref, name))
+			if (!(pkg && kabi_hash_get(&pkg->names, name)) && !kabi_symvers_has_module(ref, name))
 				name_list_add(&missing, "%s", name);
 		}
 		p += len + (p[len] == ',');

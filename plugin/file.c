@@ -44,7 +44,7 @@ int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size, struc
 {
 	int r;
 
-	*buf = (struct kabi_buf){ 0 };
+	*buf = (struct kabi_buf){ .fd = -1 };
 	r = decompress(ctx, data, size, buf);
 	if (r <= 0)
 		return r;
@@ -60,60 +60,102 @@ int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size, struc
 	return 0;
 }
 
-int kabi_buf_load(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf)
+/* Open a regular, non-empty file of sane size. */
+static int open_regular(struct kabi_ctx *ctx, const char *path, size_t *size)
 {
 	struct stat st;
-	void *map;
-	int fd, r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
-	*buf = (struct kabi_buf){ 0 };
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return kabi_fail(ctx, errno, "cannot open: %s", strerror(errno));
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, &st) < 0)
 		r = kabi_fail(ctx, errno, "cannot stat: %s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		r = kabi_fail(ctx, EINVAL, "not a regular file");
+	else if (st.st_size == 0)
+		r = kabi_fail(ctx, EINVAL, "empty file");
+	else if ((uint64_t)st.st_size > kabi_ctx_max_size(ctx))
+		r = kabi_fail(ctx, EFBIG, "file is larger than the limit of %zu bytes", kabi_ctx_max_size(ctx));
+	else
+		r = 0;
+	if (r < 0) {
 		close(fd);
 		return r;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return kabi_fail(ctx, EINVAL, "not a regular file");
-	}
-	if (st.st_size == 0) {
-		close(fd);
-		return kabi_fail(ctx, EINVAL, "empty file");
-	}
-	if ((uint64_t)st.st_size > kabi_ctx_max_size(ctx)) {
-		close(fd);
-		return kabi_fail(ctx, EFBIG, "file is larger than the limit of %zu bytes",
-				 kabi_ctx_max_size(ctx));
-	}
+	*size = (size_t)st.st_size;
+	return fd;
+}
+
+static int map_and_decompress(struct kabi_ctx *ctx, int fd, size_t size, struct kabi_buf *buf)
+{
 	/* Private and writable: libelf converts foreign byte order in place,
 	 * and only the pages it touches get copied. */
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-	r = errno;
-	close(fd);
-	if (map == MAP_FAILED)
-		return kabi_fail(ctx, r, "cannot map: %s", strerror(r));
+	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	int r;
 
-	r = decompress(ctx, map, (size_t)st.st_size, buf);
+	if (map == MAP_FAILED)
+		return kabi_fail(ctx, errno, "cannot map: %s", strerror(errno));
+	r = decompress(ctx, map, size, buf);
 	if (r <= 0) {
-		munmap(map, (size_t)st.st_size);
+		munmap(map, size);
 		return r;
 	}
 	buf->data = map;
-	buf->size = (size_t)st.st_size;
-	buf->map_size = (size_t)st.st_size;
+	buf->size = size;
+	buf->map_size = size;
 	return 0;
+}
+
+int kabi_buf_load(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf)
+{
+	size_t size;
+	int fd, r;
+
+	*buf = (struct kabi_buf){ .fd = -1 };
+	fd = open_regular(ctx, path, &size);
+	if (fd < 0)
+		return fd;
+	r = map_and_decompress(ctx, fd, size, buf);
+	close(fd);
+	return r;
+}
+
+int kabi_buf_open(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf)
+{
+	unsigned char magic[6];
+	size_t size;
+	ssize_t n;
+	int fd, r;
+
+	*buf = (struct kabi_buf){ .fd = -1 };
+	fd = open_regular(ctx, path, &size);
+	if (fd < 0)
+		return fd;
+	n = pread(fd, magic, sizeof(magic), 0);
+	if (n < 0) {
+		r = kabi_fail(ctx, errno, "cannot read: %s", strerror(errno));
+	} else if (kabi_detect_compression(magic, (size_t)n) != KABI_COMP_NONE) {
+		r = map_and_decompress(ctx, fd, size, buf);
+	} else {
+		/* plain: no mapping, no copy; the reader asks for what it needs */
+		buf->lazy = true;
+		buf->fd = fd;
+		buf->size = size;
+		return 0;
+	}
+	close(fd);
+	return r;
 }
 
 void kabi_buf_release(struct kabi_buf *buf)
 {
-	if (buf->map_size)
+	if (buf->lazy)
+		close(buf->fd);
+	else if (buf->map_size)
 		munmap(buf->data, buf->map_size);
 	else
 		free(buf->data);
-	*buf = (struct kabi_buf){ 0 };
+	*buf = (struct kabi_buf){ .fd = -1 };
 }
 
 int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, size_t max)

@@ -6,21 +6,25 @@
 
 #include "libkabideps-private.h"
 
-static size_t hash_string(const char *s)
+static uint32_t hash_string(const char *s)
 {
-	/* FNV-1a: short symbol names, no adversary worth a keyed hash. */
+	/* FNV-1a: short symbol names, no adversary worth a keyed hash;
+	 * the final mix spreads FNV's weak low bits over the table. */
 	uint64_t h = 0xcbf29ce484222325ULL;
 
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return (size_t)(h ^ (h >> 32));
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	return (uint32_t)(h ^ (h >> 33));
 }
 
-static size_t find_slot(const struct kabi_hash *h, const char *key)
+/* The stored hash spares strcmp on every slot that cannot match. */
+static size_t find_slot(const struct kabi_hash *h, const char *key, uint32_t hash)
 {
-	size_t mask = h->cap - 1, i = hash_string(key) & mask;
+	size_t mask = h->cap - 1, i = hash & mask;
 
-	while (h->keys[i] && strcmp(h->keys[i], key) != 0)
+	while (h->keys[i] && (h->hashes[i] != hash || strcmp(h->keys[i], key) != 0))
 		i = (i + 1) & mask;
 	return i;
 }
@@ -31,16 +35,18 @@ static int grow(struct kabi_hash *h)
 
 	bigger.keys = calloc(bigger.cap, sizeof(*bigger.keys));
 	bigger.values = calloc(bigger.cap, sizeof(*bigger.values));
-	if (!bigger.keys || !bigger.values) {
+	bigger.hashes = calloc(bigger.cap, sizeof(*bigger.hashes));
+	if (!bigger.keys || !bigger.values || !bigger.hashes) {
 		kabi_hash_fini(&bigger);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < h->cap; i++) {
 		if (h->keys[i]) {
-			size_t j = find_slot(&bigger, h->keys[i]);
+			size_t j = find_slot(&bigger, h->keys[i], h->hashes[i]);
 
 			bigger.keys[j] = h->keys[i];
 			bigger.values[j] = h->values[i];
+			bigger.hashes[j] = h->hashes[i];
 		}
 	}
 	bigger.n = h->n;
@@ -51,15 +57,17 @@ static int grow(struct kabi_hash *h)
 
 int kabi_hash_put(struct kabi_hash *h, const char *key, void *value)
 {
+	uint32_t hash = hash_string(key);
 	size_t i;
 
 	if ((h->n + 1) * 4 > h->cap * 3 && grow(h) < 0)
 		return -ENOMEM;
-	i = find_slot(h, key);
+	i = find_slot(h, key, hash);
 	if (h->keys[i])
 		return 1;
 	h->keys[i] = key;
 	h->values[i] = value;
+	h->hashes[i] = hash;
 	h->n++;
 	return 0;
 }
@@ -70,7 +78,7 @@ void *kabi_hash_get(const struct kabi_hash *h, const char *key)
 
 	if (!h->n)
 		return NULL;
-	i = find_slot(h, key);
+	i = find_slot(h, key, hash_string(key));
 	return h->keys[i] ? h->values[i] : NULL;
 }
 
@@ -78,5 +86,6 @@ void kabi_hash_fini(struct kabi_hash *h)
 {
 	free(h->keys);
 	free(h->values);
+	free(h->hashes);
 	*h = (struct kabi_hash){ 0 };
 }

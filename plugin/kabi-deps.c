@@ -139,8 +139,10 @@ static void print_deps(struct kabi_strv *deps, const char *path, bool multifile)
 	kabi_strv_sort_uniq(deps);
 	if (multifile && deps->n)
 		printf(";%s\n", path);
-	for (size_t i = 0; i < deps->n; i++)
-		puts(deps->v[i]);
+	for (size_t i = 0; i < deps->n; i++) {
+		fputs_unlocked(deps->v[i], stdout);
+		putc_unlocked('\n', stdout);
+	}
 	kabi_strv_free(deps);
 }
 
@@ -181,7 +183,8 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 	for (size_t i = 0; i < files->n; i++) {
 		if (bad[i])
 			continue;
-		if (kabi_generate(ctx, pkg, kind, files->paths[i], &deps) < 0) {
+		/* only requires needs the package: provides need not keep modules */
+		if (kabi_generate(ctx, strcmp(kind, "requires") == 0 ? pkg : NULL, kind, files->paths[i], &deps) < 0) {
 			report(ctx, files->paths[i]);
 			status = EXIT_BAD_FILE;
 		}

@@ -43,6 +43,8 @@ struct kabi_buf {
 	unsigned char *data;
 	size_t size;
 	size_t map_size; /* != 0: data is an mmap of that length */
+	bool lazy;       /* data is NULL: read what is needed from fd */
+	int fd;
 };
 
 enum kabi_compression { KABI_COMP_NONE, KABI_COMP_GZIP, KABI_COMP_XZ, KABI_COMP_ZSTD };
@@ -50,6 +52,9 @@ enum kabi_compression { KABI_COMP_NONE, KABI_COMP_GZIP, KABI_COMP_XZ, KABI_COMP_
 enum kabi_compression kabi_detect_compression(const void *data, size_t size);
 /* Load path (or copy mem when path is NULL) and decompress it if needed. */
 int kabi_buf_load(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf);
+/* The same, but an uncompressed file is left open for reading on demand
+ * (buf->lazy): libelf then reads only the sections asked for. */
+int kabi_buf_open(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf);
 int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size, struct kabi_buf *buf);
 void kabi_buf_release(struct kabi_buf *buf);
 
@@ -67,11 +72,15 @@ int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, siz
 struct kabi_hash {
 	const char **keys;
 	void **values;
+	uint32_t *hashes;
 	size_t n, cap;
 };
 int kabi_hash_put(struct kabi_hash *h, const char *key, void *value); /* 0, 1 if present */
 void *kabi_hash_get(const struct kabi_hash *h, const char *key);
 void kabi_hash_fini(struct kabi_hash *h);
+
+/* ---- Module.symvers (symvers.c) ---- */
+bool kabi_symvers_has_module(const struct kabi_symvers *sv, const char *name);
 
 /* ---- symsets (symsets.c) ---- */
 int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_t crc,

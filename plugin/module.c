@@ -43,11 +43,25 @@ struct found_sym {
 	uint64_t value;
 };
 
+/* Sections looked up by name, found in one pass over the headers. */
+enum known_section { SEC_MODINFO, SEC_THIS_MODULE, SEC_VERSIONS, SEC_EXT_CRCS, SEC_EXT_NAMES,
+		     SEC_KFLAGSTAB, SEC_KNOWN };
+
+static const char *const known_names[SEC_KNOWN] = {
+	[SEC_MODINFO] = ".modinfo",
+	[SEC_THIS_MODULE] = ".gnu.linkonce.this_module",
+	[SEC_VERSIONS] = "__versions",
+	[SEC_EXT_CRCS] = "__version_ext_crcs",
+	[SEC_EXT_NAMES] = "__version_ext_names",
+	[SEC_KFLAGSTAB] = "__kflagstab",
+};
+
 struct reader {
 	struct kabi_ctx *ctx;
 	struct kabi_module *mod;
 	struct section *secs;
 	size_t nsecs;
+	struct section *known[SEC_KNOWN];
 	struct found_sym *ksymtab, *crc, *kstrtabns;
 	size_t n_ksymtab, n_crc, n_kstrtabns;
 };
@@ -119,6 +133,9 @@ static int read_sections(struct reader *rd)
 		s->name = elf_strptr(elf, shstrndx, s->shdr.sh_name);
 		if (!s->name)
 			return kabi_fail(rd->ctx, EINVAL, "section %zu: bad name", i);
+		for (size_t k = 0; k < SEC_KNOWN; k++)
+			if (!rd->known[k] && strcmp(s->name, known_names[k]) == 0)
+				rd->known[k] = s;
 	}
 	for (size_t i = 1; i < shnum; i++) {
 		const GElf_Shdr *sh = &rd->secs[i].shdr;
@@ -334,7 +351,7 @@ static int export_crc(struct reader *rd, const struct found_sym *ks, struct kabi
 static int read_exports(struct reader *rd)
 {
 	struct kabi_module *mod = rd->mod;
-	struct section *flagstab = find_section(rd, "__kflagstab");
+	struct section *flagstab = rd->known[SEC_KFLAGSTAB];
 
 	if (!rd->n_ksymtab)
 		return 0;
@@ -479,9 +496,9 @@ static int read_versions(struct reader *rd, struct section *versions)
 
 static int read_imports(struct reader *rd)
 {
-	struct section *ext_crcs = find_section(rd, "__version_ext_crcs");
-	struct section *ext_names = find_section(rd, "__version_ext_names");
-	struct section *versions = find_section(rd, "__versions");
+	struct section *ext_crcs = rd->known[SEC_EXT_CRCS];
+	struct section *ext_names = rd->known[SEC_EXT_NAMES];
+	struct section *versions = rd->known[SEC_VERSIONS];
 
 	/* The kernel checks only the extended tables when they exist, and only
 	 * they hold names of 56 characters and more. */
@@ -495,7 +512,7 @@ static int read_imports(struct reader *rd)
 static int read_modinfo(struct reader *rd)
 {
 	struct kabi_module *mod = rd->mod;
-	struct section *s = find_section(rd, ".modinfo");
+	struct section *s = rd->known[SEC_MODINFO];
 	char *p, *end;
 	size_t count = 0;
 
@@ -546,7 +563,8 @@ static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod)
 	GElf_Ehdr ehdr;
 	int r = -EINVAL;
 
-	mod->elf = elf_memory((char *)mod->buf.data, mod->buf.size);
+	mod->elf = mod->buf.lazy ? elf_begin(mod->buf.fd, ELF_C_READ, NULL) :
+				   elf_memory((char *)mod->buf.data, mod->buf.size);
 	if (!mod->elf)
 		return kabi_fail(ctx, EINVAL, "cannot read as ELF: %s", elf_errmsg(-1));
 	if (elf_kind(mod->elf) != ELF_K_ELF)
@@ -562,7 +580,7 @@ static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod)
 
 	if (read_sections(&rd) < 0)
 		goto out;
-	if (!find_section(&rd, ".modinfo") && !find_section(&rd, ".gnu.linkonce.this_module")) {
+	if (!rd.known[SEC_MODINFO] && !rd.known[SEC_THIS_MODULE]) {
 		r = kabi_fail(ctx, EINVAL, "not a kernel module (no .modinfo and no .gnu.linkonce.this_module)");
 		goto out;
 	}
@@ -590,7 +608,7 @@ static int open_module(struct kabi_ctx *ctx, const char *name, const void *data,
 		return kabi_fail(ctx, ENOMEM, "out of memory");
 	}
 	mod->ctx = ctx;
-	r = data ? kabi_buf_from_mem(ctx, data, size, &mod->buf) : kabi_buf_load(ctx, name, &mod->buf);
+	r = data ? kabi_buf_from_mem(ctx, data, size, &mod->buf) : kabi_buf_open(ctx, name, &mod->buf);
 	if (r == 0 && mod->buf.size == 0)
 		r = kabi_fail(ctx, EINVAL, "empty file");
 	if (r == 0)

@@ -19,6 +19,8 @@ struct kabi_symvers {
 	struct kabi_symvers_entry *entries;
 	size_t n;
 	struct kabi_hash by_name;
+	struct kabi_hash modules; /* module names, - as _; made on first use */
+	char *module_names;       /* their storage */
 };
 
 static bool parse_crc(const char *s, uint32_t *crc)
@@ -170,6 +172,8 @@ KABI_EXPORT void kabi_symvers_free(struct kabi_symvers *sv)
 	if (!sv)
 		return;
 	kabi_hash_fini(&sv->by_name);
+	kabi_hash_fini(&sv->modules);
+	free(sv->module_names);
 	kabi_buf_release(&sv->buf);
 	free(sv->entries);
 	free(sv->path);
@@ -192,4 +196,34 @@ KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi
 								const char *name)
 {
 	return kabi_hash_get(&sv->by_name, name);
+}
+
+/* Does the kernel have a module of this name (- and _ alike)?  Module.symvers
+ * names every module that exports something, which depends= targets do. */
+bool kabi_symvers_has_module(const struct kabi_symvers *csv, const char *name)
+{
+	struct kabi_symvers *sv = (struct kabi_symvers *)csv; /* the index is a cache */
+
+	if (!sv->modules.n && sv->n) {
+		size_t total = 0;
+		char *p;
+
+		for (size_t i = 0; i < sv->n; i++)
+			total += strlen(sv->entries[i].module) + 1;
+		p = sv->module_names = malloc(total + 1);
+		for (size_t i = 0; p && i < sv->n; i++) {
+			const char *base = strrchr(sv->entries[i].module, '/');
+			size_t len;
+
+			base = base ? base + 1 : sv->entries[i].module;
+			len = strlen(base);
+			memcpy(p, base, len + 1);
+			for (char *c = p; *c; c++)
+				if (*c == '-')
+					*c = '_';
+			if (kabi_hash_put(&sv->modules, p, p) == 0)
+				p += len + 1;
+		}
+	}
+	return kabi_hash_get(&sv->modules, name) != NULL;
 }
