@@ -92,6 +92,7 @@ KABI_EXPORT void kabi_ctx_free(struct kabi_ctx *ctx)
 	free(ctx->symsets.explicit_path);
 	free(ctx->opts.flavor);
 	free(ctx->opts.stablelist);
+	free(ctx->opts.triggers);
 	kabi_stablelists_free(&ctx->stablelists);
 	free(ctx);
 }
@@ -215,8 +216,15 @@ KABI_EXPORT int kabi_ctx_set_option(struct kabi_ctx *ctx, const char *name, cons
 		return replace_string(&ctx->opts.stablelist, *value ? value : NULL) < 0 ?
 			kabi_fail(ctx, ENOMEM, "out of memory") : 0;
 	}
-	return kabi_fail(ctx, EINVAL, "unknown option '%s' (kmod, modalias, firmware, flavor, stablelist)",
-			 name);
+	if (strcmp(name, "triggers") == 0) {
+		/* a package name: becomes a Requires line of its own */
+		if (value[strcspn(value, " \t\n(),=<>")])
+			return kabi_fail(ctx, EINVAL, "triggers: '%s' is not a package name", value);
+		return replace_string(&ctx->opts.triggers, *value ? value : NULL) < 0 ?
+			kabi_fail(ctx, ENOMEM, "out of memory") : 0;
+	}
+	return kabi_fail(ctx, EINVAL, "unknown option '%s' (kmod, modalias, firmware, flavor, stablelist, "
+			 "triggers)", name);
 }
 
 struct kabi_hash *kabi_ctx_stablelist_cache(struct kabi_ctx *ctx)

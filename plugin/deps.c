@@ -443,6 +443,10 @@ static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 	check_stablelist(ctx, pkg, m);
 	if (kabi_ctx_options(ctx)->firmware == KABI_FIRMWARE_REQUIRES && kabi_firmware_deps(ctx, m, out) < 0)
 		return -ENOMEM;
+	/* The package that runs depmod for it (file triggers, not scriptlets);
+	 * the kernel's own package does that for its in-tree modules. */
+	if (kabi_ctx_options(ctx)->triggers && !kabi_path_in_tree(m->path) && kabi_strv_pushf(out, "%s", kabi_ctx_options(ctx)->triggers) < 0)
+		return -ENOMEM;
 	return 0;
 }
 

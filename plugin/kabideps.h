@@ -53,7 +53,9 @@ int kabi_ctx_set_symvers(struct kabi_ctx *ctx, const char *path);
  *             kernel release (its last -component), as SUSE does.
  *   stablelist  PATH of a kABI stablelist; "" = the distribution's
  *             /lib/modules/kabi-current/kabi_stablelist_<arch>, when present.
- *             Imports not on it are warned about (requires). */
+ *             Imports not on it are warned about (requires).
+ *   triggers  "" | PACKAGE: every out-of-tree module also requires PACKAGE,
+ *             the one whose rpm file triggers run depmod (kabi-deps-triggers). */
 int kabi_ctx_set_option(struct kabi_ctx *ctx, const char *name, const char *value);
 
 /* ---- one kernel module ------------------------------------------------- */

@@ -32,6 +32,7 @@ struct kabi_options {
 	int kmod, modalias, firmware;
 	char *flavor; /* NULL: none, "auto": from the release, else itself */
 	char *stablelist; /* kABI stablelist file, NULL: the default place */
+	char *triggers;   /* package every package with modules requires, or NULL */
 };
 const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx);
 const char *kabi_ctx_buildroot(const struct kabi_ctx *ctx);

@@ -61,10 +61,13 @@ def dump_modversions(ko):
 
 
 class RpmBuilder:
-    """rpmbuild -bb of spec texts in one _topdir, kabi-deps from builddir."""
+    """rpmbuild -bb of spec texts in one _topdir, kabi-deps from builddir.
+    Without triggers, packages do not require kabi-deps-triggers (so that
+    scratch rpm databases need no such package)."""
 
-    def __init__(self, builddir, srcdir, kbuild, kver, topdir=None):
+    def __init__(self, builddir, srcdir, kbuild, kver, topdir=None, triggers=False):
         self.builddir, self.srcdir, self.kbuild, self.kver = builddir, srcdir, kbuild, kver
+        self.triggers = triggers
         self.top = topdir or tempfile.mkdtemp(prefix="kabi-rpm-")
         self.rpmbuild = os.path.join(srcdir, "tests/rpm/rpmbuild-uninstalled")
 
@@ -75,6 +78,8 @@ class RpmBuilder:
         args = [self.rpmbuild, self.builddir, "-bb", "--nodeps", "--define", "_topdir " + self.top,
                 "--define", "_sourcedir " + sourcedir, "--define", "kver " + self.kver,
                 "--define", "kbuild " + self.kbuild]
+        if not self.triggers:
+            args += ["--define", "_kabideps_triggers %{nil}"]
         for d in defines:
             args += ["--define", d]
         r = run(*args, spec)

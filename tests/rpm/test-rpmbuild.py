@@ -70,7 +70,7 @@ make -C %%{kbuild} M=$PWD modules
 """
 
 
-rb = RpmBuilder(builddir, srcdir, kbuild, kver, topdir=top)
+rb = RpmBuilder(builddir, srcdir, kbuild, kver, topdir=top, triggers=True)
 
 
 def build(name, install, files, subpackage="", subfiles="", extra_tags="", defines=(), expect_ok=True):
@@ -97,6 +97,8 @@ for mode, defines in (("in-process", ()), ("command fallback", ("_kabideps_nativ
         check(deps("kmp-kmod", "requires") == expected_requires(kmp_imports),
               mode + ": Requires = modprobe --dump-modversions, kernel() for the kernel's symbols",
               (deps("kmp-kmod", "requires"), expected_requires(kmp_imports)))
+        plain = rb.deps("kmp-kmod", "requires") - deps("kmp-kmod", "requires")
+        check("kabi-deps-triggers" in plain, mode + ": Requires kabi-deps-triggers (depmod by file trigger)", plain)
     if "unloadable" in mode:
         check("cannot load" in r.stderr, mode + ": says it falls back", r.stderr[-500:])
     elif mode == "in-process":
@@ -152,6 +154,13 @@ else:
 r = build("kmp-off", INSTALL_KMP, "%{moddir}/kmp.ko", defines=("__kabideps_path ^$",))
 check(r.returncode == 0 and not deps("kmp-off", "provides") and not deps("kmp-off", "requires"),
       "--define '__kabideps_path ^$' switches it off")
+
+# 6b. the triggers requirement switched off, for kernels that run depmod themselves
+for mode, defines in (("in-process", ()), ("command fallback", ("_kabideps_native 0",))):
+    r = build("kmp-notrig", INSTALL_KMP, "%{moddir}/kmp.ko", defines=defines + ("_kabideps_triggers %{nil}",))
+    req = rb.deps("kmp-notrig", "requires")
+    check(r.returncode == 0 and req and not any("triggers" in d for d in req),
+          mode + ": %_kabideps_triggers empty: no kabi-deps-triggers", req)
 
 # 7. a damaged module: reported by name; with %_kabideps_strict the build fails
 install = INSTALL_KMP + "\nhead -c 3000 kmp.ko > %{buildroot}%{moddir}/broken.ko"
