@@ -7,17 +7,12 @@
 #   test-real.sh KABI_DEPS REQUIRED ARCH [SUITE]
 #
 # REQUIRED is "enabled" (a kernel that cannot be fetched fails the test) or
-# "auto" (it skips, exit 77).  The cache is $KABI_DEPS_KERNEL_CACHE, else
-# /var/cache/kabi-deps-test when writable, else ~/.cache/kabi-deps-test.
+# "auto" (it skips, exit 77).  Downloads are cached (tests/lib/cache-dir.sh).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 kabi_deps=$1 required=$2 arch=$3 suite=${4:-}
 
-cache=${KABI_DEPS_KERNEL_CACHE:-}
-if [ -z "$cache" ]; then
-	cache=/var/cache/kabi-deps-test
-	mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ] || cache=${XDG_CACHE_HOME:-$HOME/.cache}/kabi-deps-test
-fi
+cache=$("$here/../lib/cache-dir.sh")
 
 status=0
 paths=$("$here/fetch-kernel.sh" "$cache" "$arch" $suite) || status=$?

@@ -16,8 +16,15 @@ macros=$dest$(rpm --eval '%{_rpmmacrodir}')/macros.kabideps
 test -f "$attr"; check $? "attr in rpm's %_fileattrsdir"
 test -f "$macros"; check $? "macros in rpm's %_rpmmacrodir"
 # every absolute path the attr and the glue name must be installed
+# (the glue only when rpm runs kabi-deps in its Lua)
+glue=$dest$(rpm --eval '%{_rpmluadir}')/kabideps.lua
+if grep -q '_kabideps_glue' "$attr"; then
+	test -f "$glue"; check $? "Lua glue in rpm's %_rpmluadir"
+else
+	glue=
+fi
 paths=$(grep -ho '/[A-Za-z0-9_./+-]*\.\(lua\|so\)\b\|/[A-Za-z0-9_./+-]*/kabi-deps\b' "$attr" \
-	"$dest$(rpm --eval '%{_rpmluadir}')/kabideps.lua" | sort -u)
+	${glue:+"$glue"} | sort -u)
 [ -n "$paths" ]; check $? "the attr and the glue name their files"
 for p in $paths; do
 	test -e "$dest$p"; check $? "installed: $p"

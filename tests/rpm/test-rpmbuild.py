@@ -111,8 +111,11 @@ for mode, defines in MODES + (() if generator in ("singlefile", "multifile") els
     if "unloadable" in mode:
         check("cannot load" in r.stderr, mode + ": says it falls back", r.stderr[-500:])
     elif mode == "in-process":
-        check("cannot load" not in r.stderr and "warning" not in r.stderr,
-              mode + ": the library loads into rpm's Lua, no warning", r.stderr[-500:])
+        # rpm's warnings (not the compiler's; rpm 4.20's about the container's
+        # host name is not ours either)
+        ours = [l for l in r.stderr.splitlines()
+                if (l.startswith("warning:") and "hostname" not in l) or "cannot load" in l]
+        check(not ours, mode + ": the library loads into rpm's Lua, no warning", ours)
 
 # 2. two modules in one package: no self-requires
 # (per file: kept, and satisfied by the package itself, which rpm accepts)
