@@ -16,6 +16,12 @@
 /* Default cap on decompressed data: far above any real module (the largest
  * in-tree module, amdgpu, is ~20 MiB) and small enough to refuse bombs. */
 #define KABI_DEFAULT_MAX_SIZE ((size_t)256 << 20)
+/* What hostile input cannot exceed, far above real modules: sections (one
+ * per function with -ffunction-sections), symbol table entries, and symbol
+ * names (the kernel's KSYM_NAME_LEN is 512). */
+#define KABI_MAX_SECTIONS ((size_t)1 << 20)
+#define KABI_MAX_SYMBOLS ((size_t)1 << 22)
+#define KABI_MAX_NAME 4096
 
 /* ---- errors and logging (ctx.c) ---- */
 /* Records the message for kabi_ctx_error() and returns -err. */

@@ -120,6 +120,9 @@ static int read_sections(struct reader *rd)
 		return kabi_fail(rd->ctx, EINVAL, "bad section header table: %s", elf_errmsg(-1));
 	if (shnum == 0)
 		return kabi_fail(rd->ctx, EINVAL, "no sections");
+	if (shnum > KABI_MAX_SECTIONS)
+		return kabi_fail(rd->ctx, EFBIG, "%zu sections, more than the limit of %zu", shnum,
+				 KABI_MAX_SECTIONS);
 	rd->secs = calloc(shnum, sizeof(*rd->secs));
 	if (!rd->secs)
 		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
@@ -150,6 +153,9 @@ static int read_sections(struct reader *rd)
 static int push_found(struct kabi_ctx *ctx, struct found_sym **v, size_t *n,
 		      const char *name, size_t shndx, uint64_t value)
 {
+	if (strnlen(name, KABI_MAX_NAME + 1) > KABI_MAX_NAME)
+		return kabi_fail(ctx, EFBIG, "symbol name %.40s... longer than the limit of %d bytes",
+				 name, KABI_MAX_NAME);
 	/* grow at powers of two */
 	if ((*n & (*n - 1)) == 0) {
 		struct found_sym *p = realloc(*v, (*n ? *n * 2 : 4) * sizeof(**v));
@@ -206,6 +212,9 @@ static int scan_symbols(struct reader *rd)
 		}
 	}
 	count = syms->d_size / gelf_fsize(rd->mod->elf, ELF_T_SYM, 1, EV_CURRENT);
+	if (count > KABI_MAX_SYMBOLS)
+		return kabi_fail(rd->ctx, EFBIG, "%zu symbols, more than the limit of %zu", count,
+				 KABI_MAX_SYMBOLS);
 
 	for (size_t i = 1; i < count; i++) {
 		GElf_Sym sym;
@@ -454,6 +463,9 @@ static int read_ext_versions(struct reader *rd, struct section *crcs, struct sec
 					 off >= names->size ? "no name" : "name not terminated", i, count);
 		if (!*name)
 			return kabi_fail(rd->ctx, EINVAL, "__version_ext_names: entry %zu is empty", i);
+		if (strnlen(name, KABI_MAX_NAME + 1) > KABI_MAX_NAME)
+			return kabi_fail(rd->ctx, EFBIG, "__version_ext_names: entry %zu is longer than "
+					 "the limit of %d bytes", i, KABI_MAX_NAME);
 		if (add_import(rd, name, read_u32(crcs->data + 4 * i, rd->mod->elf_data), count) < 0)
 			return -ENOMEM;
 		off += strlen(name) + 1;

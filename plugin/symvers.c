@@ -70,6 +70,9 @@ static int parse_line(struct kabi_ctx *ctx, char *line, size_t lineno, struct ka
 		return kabi_fail(ctx, EINVAL, "line %zu: bad CRC '%.20s'", lineno, f[0]);
 	if (!*f[1])
 		return kabi_fail(ctx, EINVAL, "line %zu: empty symbol name", lineno);
+	if (strnlen(f[1], KABI_MAX_NAME + 1) > KABI_MAX_NAME)
+		return kabi_fail(ctx, EFBIG, "line %zu: symbol name longer than the limit of %d bytes",
+				 lineno, KABI_MAX_NAME);
 	e->name = f[1];
 	e->module = f[2];
 	e->type = n >= 4 ? f[3] : "";
