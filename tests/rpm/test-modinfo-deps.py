@@ -155,7 +155,9 @@ check(any("[" in p for p in got), "near-identical aliases merged into a [...] cl
 check(not any(p.startswith("firmware(") for p in deps("drv", "requires") | deps("drv", "recommends")),
       "no firmware() by default on Fedora/RHEL")
 check("ksym(hello_world) = " + exports["hello_world"] in prov, "ksym() Provides unchanged")
-check("depends on module" not in r.stderr, "no depends warning when the package has the module")
+# (run per file, as rpm < 4.16 does, kabi-deps cannot know the package's other modules)
+if os.environ.get("KABI_DEPS_CONFIGURED_GENERATOR") != "singlefile":
+    check("depends on module" not in r.stderr, "no depends warning when the package has the module")
 
 for mode in ("requires", "recommends"):
     r = build("drv-fw-" + mode, defines=("_kabideps_firmware " + mode,))
