@@ -69,5 +69,6 @@ chroot "$root" /bin/sh -euc '
 		-Ddebootstrap_tests=disabled >/tmp/setup.log 2>&1 || { cat /tmp/setup.log; exit 1; }
 	grep "rpmbuild runs kabi-deps" /tmp/setup.log
 	ninja -C /tmp/build >/dev/null
-	meson test -C /tmp/build --print-errorlogs --suite example --suite rpm --suite symsets --suite check
+	meson test -C /tmp/build --print-errorlogs --suite example --suite rpm --suite symsets --suite check \
+		--suite triggers
 '
