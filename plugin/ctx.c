@@ -395,3 +395,12 @@ KABI_EXPORT const struct kabi_symsets *kabi_ctx_symsets(struct kabi_ctx *ctx, co
 {
 	return reference(ctx, &ctx->symsets, &symsets_kind, release, free_symsets);
 }
+
+const char *kabi_ctx_failed_reference(const struct kabi_ctx *ctx)
+{
+	if (ctx->symvers.explicit_failed)
+		return ctx->symvers.explicit_path;
+	if (ctx->symsets.explicit_failed)
+		return ctx->symsets.explicit_path;
+	return NULL;
+}

@@ -407,8 +407,13 @@ static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 	const struct kabi_symvers *ref = kabi_ctx_reference(ctx, m->release);
 	const struct kabi_symsets *sets = kabi_ctx_symsets(ctx, m->release);
 	const char *flavor = kabi_flavor(ctx, m->release);
+	const char *failed = kabi_ctx_failed_reference(ctx);
 	struct name_list mismatches = { .len = 0 };
 
+	/* Without the reference it was told to use, every kernel() would be a
+	 * ksym(): no Requires at all is the honest answer, with an error. */
+	if (failed)
+		return kabi_fail(ctx, EINVAL, "the kernel reference %s cannot be read", failed);
 	for (size_t i = 0; i < m->n_imports; i++) {
 		const struct kabi_sym *imp = &m->imports[i];
 		const struct kabi_symvers_entry *re;

@@ -42,6 +42,8 @@ struct kabi_options {
 };
 const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx);
 const char *kabi_ctx_buildroot(const struct kabi_ctx *ctx);
+/* The reference file the user named that could not be read, or NULL. */
+const char *kabi_ctx_failed_reference(const struct kabi_ctx *ctx);
 
 /* ---- file contents (file.c, decompress-*.c) ---- */
 /* Bytes of a file, decompressed when needed.  Writable (a private mapping

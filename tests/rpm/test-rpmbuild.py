@@ -192,5 +192,16 @@ for mode, defines in MODES:
     check(r.returncode != 0 and "broken.ko" in r.stderr and "kabi-deps-strict" in r.stderr,
           mode + ": %_kabideps_strict 1 fails the build", r.stderr[-1000:])
 
+# 8. an explicit kernel reference that cannot be read: no made-up Requires
+for mode, defines in MODES:
+    bad_ref = ("_kabideps_symvers /nonexistent/Module.symvers",)
+    r = build("kmp-badref", INSTALL_KMP, "%{moddir}/kmp.ko", defines=defines + bad_ref)
+    check(r.returncode == 0 and "/nonexistent/Module.symvers" in r.stderr and
+          not deps("kmp-badref", "requires"),
+          mode + ": unreadable %_kabideps_symvers: named, and no ksym() stand-ins", r.stderr[-800:])
+    r = build("kmp-badref", INSTALL_KMP, "%{moddir}/kmp.ko", defines=defines + bad_ref + ("_kabideps_strict 1",),
+              expect_ok=False)
+    check(r.returncode != 0, mode + ": ... and with %_kabideps_strict 1 the build fails")
+
 shutil.rmtree(top)
 check.finish()
