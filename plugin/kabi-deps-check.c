@@ -365,6 +365,15 @@ static bool check_one(const struct dep_list *kmod, const struct dep_list *kernel
 	return unmet == 0;
 }
 
+static void check_usage(FILE *out)
+{
+	fputs("usage: kabi-deps check [--json] [--option NAME=VALUE] KMOD... --kernel REF...\n"
+	      "  KMOD: a kmod RPM, or .ko files (together one package)\n"
+	      "  REF:  Module.symvers, symvers.gz, symsets-R.tar.gz, a kernel RPM,\n"
+	      "        a kernel headers directory, or an installed kernel release\n"
+	      "Exit status: 0 every kmod fits every kernel, 1 some does not, 2 bad input.\n", out);
+}
+
 int kabi_deps_check(int argc, char **argv)
 {
 	struct kabi_ctx *ctx = kabi_ctx_new();
@@ -380,7 +389,11 @@ int kabi_deps_check(int argc, char **argv)
 		goto out;
 	}
 	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
+		if (strcmp(argv[i], "--help") == 0) {
+			check_usage(stdout);
+			status = EXIT_FITS;
+			goto out;
+		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
 		} else if (strcmp(argv[i], "--kernel") == 0) {
 			in_kernels = true;
@@ -404,10 +417,7 @@ int kabi_deps_check(int argc, char **argv)
 		}
 	}
 	if (!n_kmods || !n_kernels) {
-		fputs("usage: kabi-deps check [--json] [--option NAME=VALUE] KMOD... --kernel REF...\n"
-		      "  KMOD: a kmod RPM, or .ko files (together one package)\n"
-		      "  REF:  Module.symvers, symvers.gz, symsets-R.tar.gz, a kernel RPM,\n"
-		      "        a kernel headers directory, or an installed kernel release\n", stderr);
+		check_usage(stderr);
 		goto out;
 	}
 	rpmReadConfigFiles(NULL, NULL);

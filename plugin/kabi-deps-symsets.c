@@ -283,6 +283,16 @@ out:
 	return r;
 }
 
+static void symsets_usage(FILE *out)
+{
+	fputs("usage: kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]\n"
+	      "                         [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS\n"
+	      "Groups the exports of SYMVERS (Module.symvers, symvers.gz) into sets, one per\n"
+	      "directory of the exporting modules, or as the groups file says ([SET] lines,\n"
+	      "then its symbols indented by a tab, as kABI stablelists are written);\n"
+	      "--reference keeps the sets of an older tarball that did not change.\n", out);
+}
+
 int kabi_deps_symsets(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -291,6 +301,7 @@ int kabi_deps_symsets(int argc, char **argv)
 		{ "groups", required_argument, NULL, 'g' },
 		{ "reference", required_argument, NULL, 'R' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *release = NULL, *groups = NULL, *reference = NULL, *out = NULL;
@@ -306,8 +317,9 @@ int kabi_deps_symsets(int argc, char **argv)
 	int c, status = 1;
 
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'h': symsets_usage(stdout); return 0;
 		case 'r': release = optarg; break;
 		case 'g': groups = optarg; break;
 		case 'R': reference = optarg; break;
@@ -327,8 +339,7 @@ int kabi_deps_symsets(int argc, char **argv)
 		}
 	}
 	if (!release || !out || optind != argc - 1 || strchr(release, '/') || !*release) {
-		fputs("usage: kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]\n"
-		      "                         [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS\n", stderr);
+		symsets_usage(stderr);
 		return 2;
 	}
 	rpmInitCrypto();
