@@ -364,8 +364,11 @@ static int read_exports(struct reader *rd)
 
 	if (!rd->n_ksymtab)
 		return 0;
-	qsort(rd->crc, rd->n_crc, sizeof(*rd->crc), cmp_found_name);
-	qsort(rd->kstrtabns, rd->n_kstrtabns, sizeof(*rd->kstrtabns), cmp_found_name);
+	/* (qsort wants a non-NULL array even when empty) */
+	if (rd->n_crc)
+		qsort(rd->crc, rd->n_crc, sizeof(*rd->crc), cmp_found_name);
+	if (rd->n_kstrtabns)
+		qsort(rd->kstrtabns, rd->n_kstrtabns, sizeof(*rd->kstrtabns), cmp_found_name);
 	/* List exports as the kernel does: by table, then by position. */
 	qsort(rd->ksymtab, rd->n_ksymtab, sizeof(*rd->ksymtab), cmp_found_place);
 	mod->exports = calloc(rd->n_ksymtab, sizeof(*mod->exports));

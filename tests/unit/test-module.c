@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The module reader on fixtures of every era, ELF class and byte order,
+ * compressed and signed; and on damaged input. */
+#include <check.h>
+#include <elf.h>
+#include <libkmod.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "kabideps.h"
+
+/* One combination per test iteration: era x class x byte order. */
+#define N_COMBOS (FX_ERAS * 4)
+
+static struct fx_options combo(int i)
+{
+	return (struct fx_options){
+		.era = (enum fx_era)(i / 4),
+		.elf_class = i % 2 ? ELFCLASS64 : ELFCLASS32,
+		.elf_data = (i / 2) % 2 ? ELFDATA2MSB : ELFDATA2LSB,
+	};
+}
+
+static struct kabi_module *open_mem(struct kabi_ctx *ctx, const unsigned char *img, size_t size)
+{
+	struct kabi_module *mod = NULL;
+	int r = kabi_module_open_mem(ctx, "fx.ko", img, size, &mod);
+
+	ck_assert_msg(r == 0, "open: %s", kabi_ctx_error(ctx));
+	return mod;
+}
+
+/* Exactly the fixture's exports, imports and modinfo. */
+static void check_module(const struct kabi_module *mod, const struct fx_options *o)
+{
+	const struct kabi_sym *s;
+	size_t n;
+
+	ck_assert_int_eq(kabi_module_elf_class(mod), o->elf_class);
+	ck_assert_int_eq(kabi_module_elf_data(mod), o->elf_data);
+	ck_assert_uint_eq(kabi_module_elf_machine(mod), o->elf_class == ELFCLASS64 ? EM_X86_64 : EM_386);
+	ck_assert_str_eq(kabi_module_release(mod), FX_RELEASE);
+	ck_assert_str_eq(kabi_module_modinfo_get(mod, "firmware"), "fx/fw.bin");
+
+	s = kabi_module_exports(mod, &n);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		const struct fx_export *want = &fx_exports[i];
+		const struct kabi_sym *got = NULL;
+
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(s[k].name, want->name) == 0)
+				got = &s[k];
+		ck_assert_msg(got, "export %s missing (%s)", want->name, fx_era_names[o->era]);
+		ck_assert_msg(got->flags & KABI_SYM_CRC, "%s: no CRC", want->name);
+		ck_assert_msg(got->crc == want->crc, "%s: CRC 0x%08x, want 0x%08x (%s, class %d, data %d)",
+			      want->name, got->crc, want->crc, fx_era_names[o->era], o->elf_class, o->elf_data);
+		ck_assert_int_eq(!!(got->flags & KABI_SYM_GPL), want->gpl);
+		if (want->ns)
+			ck_assert_str_eq(got->ns, want->ns);
+		else
+			ck_assert_ptr_null(got->ns);
+	}
+
+	s = kabi_module_imports(mod, &n);
+	ck_assert_uint_eq(n, o->ext_versions ? 4 : 3);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_str_eq(s[i].name, fx_imports[i].name);
+		ck_assert_uint_eq(s[i].crc, fx_imports[i].crc);
+	}
+	if (o->ext_versions) {
+		ck_assert_str_eq(s[3].name, fx_long_import.name);
+		ck_assert_uint_eq(s[3].crc, fx_long_import.crc);
+	}
+}
+
+START_TEST(every_era_class_and_byte_order)
+{
+	struct fx_options o = combo(_i);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t size;
+	unsigned char *img = fx_module(&o, &size);
+	struct kabi_module *mod = open_mem(ctx, img, size);
+
+	check_module(mod, &o);
+	kabi_module_free(mod);
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+/* libkmod (modprobe --dump-modversions) reads the same __versions. */
+START_TEST(imports_agree_with_libkmod)
+{
+	struct fx_options o = combo(_i);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	struct kmod_ctx *kctx = kmod_new(NULL, NULL);
+	struct kmod_module *kmod = NULL;
+	struct kmod_list *versions = NULL, *l;
+	size_t size, n, k = 0;
+	unsigned char *img = fx_module(&o, &size);
+	char *path = fx_write("kmod.ko", img, size);
+	struct kabi_module *mod = open_mem(ctx, img, size);
+	const struct kabi_sym *imports = kabi_module_imports(mod, &n);
+
+	ck_assert_int_eq(kmod_module_new_from_path(kctx, path, &kmod), 0);
+	ck_assert_int_ge(kmod_module_get_versions(kmod, &versions), 0);
+	kmod_list_foreach(l, versions) {
+		ck_assert_uint_lt(k, n);
+		ck_assert_str_eq(kmod_module_version_get_symbol(l), imports[k].name);
+		ck_assert_uint_eq((uint32_t)kmod_module_version_get_crc(l), imports[k].crc);
+		k++;
+	}
+	ck_assert_uint_eq(k, n);
+	kmod_module_versions_free_list(versions);
+	kmod_module_unref(kmod);
+	kmod_unref(kctx);
+	kabi_module_free(mod);
+	free(path);
+	fx_cleanup();
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(extended_modversions_preferred)
+{
+	struct fx_options o = combo(_i);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t size;
+	unsigned char *img;
+	struct kabi_module *mod;
+
+	o.ext_versions = 1;
+	o.no_versions = _i % 3 == 0; /* EXTENDED without BASIC: no __versions at all */
+	img = fx_module(&o, &size);
+	mod = open_mem(ctx, img, size);
+	check_module(mod, &o);
+	kabi_module_free(mod);
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+/* The same module from a file, compressed each way and signed: the same result. */
+START_TEST(compressed_and_signed_files)
+{
+	static const char *const hows[] = { "xz", "zst", "gz" };
+	struct fx_options o = combo(_i);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t size, ssize;
+	unsigned char *img = fx_module(&o, &size), *signed_img = fx_sign(img, size, &ssize);
+
+	for (size_t h = 0; h < 3; h++) {
+		size_t csize;
+		unsigned char *c = fx_compress(hows[h], signed_img, ssize, &csize);
+		/* by magic: the suffix is wrong on purpose for one of them */
+		char name[32];
+		char *path;
+		struct kabi_module *mod = NULL;
+
+		ck_assert_ptr_nonnull(c);
+		snprintf(name, sizeof(name), "fx%d.ko.%s", _i, h == 1 ? "xz" : hows[h]);
+		path = fx_write(name, c, csize);
+		ck_assert_msg(kabi_module_open(ctx, path, &mod) == 0, "%s: %s", name, kabi_ctx_error(ctx));
+		check_module(mod, &o);
+		ck_assert_str_eq(kabi_module_path(mod), path);
+		kabi_module_free(mod);
+		free(path);
+		free(c);
+	}
+	{
+		char *path = fx_write("signed.ko", signed_img, ssize);
+		struct kabi_module *mod = NULL;
+
+		ck_assert_msg(kabi_module_open(ctx, path, &mod) == 0, "signed: %s", kabi_ctx_error(ctx));
+		check_module(mod, &o);
+		kabi_module_free(mod);
+		free(path);
+	}
+	fx_cleanup();
+	free(signed_img);
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+/* ---- damaged input: an error with a message, never success with wrong data */
+
+static void expect_error(struct kabi_ctx *ctx, const unsigned char *data, size_t size, const char *what)
+{
+	struct kabi_module *mod = NULL;
+	int r = kabi_module_open_mem(ctx, "bad.ko", data, size, &mod);
+
+	ck_assert_msg(r < 0, "%s: accepted", what);
+	ck_assert_ptr_null(mod);
+	ck_assert_msg(kabi_ctx_error(ctx)[0] != '\0', "%s: no message", what);
+}
+
+START_TEST(truncated_anywhere)
+{
+	struct fx_options o = combo(_i);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t size;
+	unsigned char *img = fx_module(&o, &size);
+
+	/* every cut below the section headers loses something the reader needs */
+	for (size_t cut = 0; cut < size; cut += 1 + cut / 64) {
+		unsigned char *copy = malloc(cut ? cut : 1); /* a heap copy: ASan sees overreads */
+
+		memcpy(copy, img, cut);
+		expect_error(ctx, copy, cut, "truncated");
+		free(copy);
+	}
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+static unsigned char *module_with(size_t *size, int elf_class)
+{
+	struct fx_options o = { .era = FX_KCRCTAB, .elf_class = elf_class, .elf_data = ELFDATA2LSB };
+
+	return fx_module(&o, size);
+}
+
+START_TEST(damaged_sections)
+{
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t size, off, len;
+	unsigned char *img = module_with(&size, ELFCLASS64), *copy = malloc(size);
+
+	/* not ELF, and an empty file */
+	memcpy(copy, img, size);
+	memcpy(copy, "\x7f" "ELG", 4);
+	expect_error(ctx, copy, size, "bad magic");
+	expect_error(ctx, img, 0, "empty");
+
+	/* section header table beyond the end */
+	memcpy(copy, img, size);
+	copy[40] = 0xff, copy[41] = 0xff, copy[42] = 0xff;
+	expect_error(ctx, copy, size, "e_shoff out of range");
+
+	/* __versions name without its NUL */
+	memcpy(copy, img, size);
+	ck_assert_int_eq(fx_find_section(copy, size, "__versions", &off, &len), 0);
+	memset(copy + off + 8, 'A', 56);
+	expect_error(ctx, copy, size, "unterminated __versions name");
+	ck_assert_msg(strstr(kabi_ctx_error(ctx), "__versions"), "message: %s", kabi_ctx_error(ctx));
+
+	/* .modinfo whose last entry is not terminated */
+	memcpy(copy, img, size);
+	ck_assert_int_eq(fx_find_section(copy, size, ".modinfo", &off, &len), 0);
+	copy[off + len - 1] = 'x';
+	expect_error(ctx, copy, size, "unterminated .modinfo");
+
+	free(copy);
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+/* Section sizes that do not fit their tables: rebuild with a changed size. */
+START_TEST(wrong_table_sizes)
+{
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t size, off, len;
+	unsigned char *img = module_with(&size, ELFCLASS64);
+	unsigned char *copy = malloc(size);
+	size_t shoff = img[40] | (size_t)img[41] << 8 | (size_t)img[42] << 16 | (size_t)img[43] << 24;
+	size_t shnum = img[60] | (size_t)img[61] << 8;
+
+	/* shrink the sh_size of one section by a byte, find it by its offset */
+	static const char *const names[] = { "__versions", "__kcrctab" };
+	for (size_t k = 0; k < 2; k++) {
+		memcpy(copy, img, size);
+		ck_assert_int_eq(fx_find_section(copy, size, names[k], &off, &len), 0);
+		for (size_t i = 1; i < shnum; i++) {
+			unsigned char *h = copy + shoff + i * 64;
+
+			if ((size_t)(h[24] | h[25] << 8 | h[26] << 16) == off)
+				h[32] = (unsigned char)(len - 1);
+		}
+		expect_error(ctx, copy, size, names[k]);
+		ck_assert_msg(strstr(kabi_ctx_error(ctx), names[k]) || strstr(kabi_ctx_error(ctx), "fx_"),
+			      "%s: message: %s", names[k], kabi_ctx_error(ctx));
+	}
+	free(copy);
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(bad_compressed_data)
+{
+	static const char *const hows[] = { "xz", "zst", "gz" };
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t size, csize;
+	unsigned char *img = module_with(&size, ELFCLASS32);
+
+	for (size_t h = 0; h < 3; h++) {
+		unsigned char *c = fx_compress(hows[h], img, size, &csize);
+
+		/* corrupt the middle; then cut the stream short */
+		c[csize / 2] ^= 0x55;
+		c[csize / 2 + 1] ^= 0xaa;
+		expect_error(ctx, c, csize, hows[h]);
+		c[csize / 2] ^= 0x55;
+		c[csize / 2 + 1] ^= 0xaa;
+		expect_error(ctx, c, csize - 8, hows[h]);
+		/* a decompressed size above the limit */
+		kabi_ctx_set_max_size(ctx, size / 2);
+		expect_error(ctx, c, csize, "over the size limit");
+		ck_assert_msg(strstr(kabi_ctx_error(ctx), "limit"), "message: %s", kabi_ctx_error(ctx));
+		kabi_ctx_set_max_size(ctx, 0);
+		free(c);
+	}
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+/* A bomb: 64 MiB of zeros, xz-compressed to a few KiB, above a 1 MiB cap. */
+START_TEST(decompression_bomb)
+{
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t size = 64u << 20, csize;
+	unsigned char *zeros = calloc(1, size), *c;
+
+	memcpy(zeros, ELFMAG, SELFMAG);
+	c = fx_compress("xz", zeros, size, &csize);
+	free(zeros);
+	kabi_ctx_set_max_size(ctx, 1u << 20);
+	expect_error(ctx, c, csize, "bomb");
+	free(c);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(not_a_kernel_module)
+{
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	struct fx_options o = { .era = FX_ABS, .elf_class = ELFCLASS64, .elf_data = ELFDATA2LSB };
+	size_t size, off, len;
+	unsigned char *img = fx_module(&o, &size);
+
+	/* rename .modinfo and .gnu.linkonce.this_module: an ordinary object file */
+	ck_assert_int_eq(fx_find_section(img, size, ".modinfo", &off, &len), 0);
+	{
+		unsigned char *p = memmem(img, size, ".modinfo", 9), *q = memmem(img, size, ".gnu.linkonce", 13);
+
+		ck_assert_ptr_nonnull(p);
+		ck_assert_ptr_nonnull(q);
+		p[1] = 'X';
+		q[1] = 'X';
+	}
+	expect_error(ctx, img, size, "no .modinfo");
+	ck_assert_msg(strstr(kabi_ctx_error(ctx), "not a kernel module"), "message: %s", kabi_ctx_error(ctx));
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+static Suite *module_suite(void)
+{
+	Suite *s = suite_create("module");
+	TCase *t = tcase_create("read");
+
+	tcase_add_loop_test(t, every_era_class_and_byte_order, 0, N_COMBOS);
+	tcase_add_loop_test(t, imports_agree_with_libkmod, 0, N_COMBOS);
+	tcase_add_loop_test(t, extended_modversions_preferred, 0, N_COMBOS);
+	tcase_add_loop_test(t, compressed_and_signed_files, 0, N_COMBOS);
+	suite_add_tcase(s, t);
+	t = tcase_create("damage");
+	tcase_set_timeout(t, 60);
+	tcase_add_loop_test(t, truncated_anywhere, 0, N_COMBOS);
+	tcase_add_test(t, damaged_sections);
+	tcase_add_test(t, wrong_table_sizes);
+	tcase_add_test(t, bad_compressed_data);
+	tcase_add_test(t, decompression_bomb);
+	tcase_add_test(t, not_a_kernel_module);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(module_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Module.symvers of every era, plain and compressed, and bad lines. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "kabideps.h"
+
+/* The same three exports written as each era wrote them. */
+static const char *const eras[] = {
+	/* 2.6.18 (RHEL 5): crc, symbol, module */
+	"0x11223344\tfx_plain\tvmlinux\n0x0000abcd\tfx_ns_sym\tdrivers/fx/fx\n0xdeadbeef\tfx_gpl\tvmlinux\n",
+	/* up to 5.3: + export type */
+	"0x11223344\tfx_plain\tvmlinux\tEXPORT_SYMBOL\n0x0000abcd\tfx_ns_sym\tdrivers/fx/fx\tEXPORT_SYMBOL\n"
+	"0xdeadbeef\tfx_gpl\tvmlinux\tEXPORT_SYMBOL_GPL\n",
+	/* 5.4 - 5.6-rc6: namespace before the module */
+	"0x11223344\tfx_plain\t\tvmlinux\tEXPORT_SYMBOL\n0x0000abcd\tfx_ns_sym\tFX_NS\tdrivers/fx/fx\tEXPORT_SYMBOL\n"
+	"0xdeadbeef\tfx_gpl\t\tvmlinux\tEXPORT_SYMBOL_GPL\n",
+	/* 5.6+: namespace last; CRLF and no final newline tolerated */
+	"0x11223344\tfx_plain\tvmlinux\tEXPORT_SYMBOL\t\r\n0x0000abcd\tfx_ns_sym\tdrivers/fx/fx\tEXPORT_SYMBOL\tFX_NS\n"
+	"0xdeadbeef\tfx_gpl\tvmlinux\tEXPORT_SYMBOL_GPL\t",
+};
+
+static void check_entries(const struct kabi_symvers *sv, int era)
+{
+	const struct kabi_symvers_entry *e;
+	size_t n;
+
+	kabi_symvers_entries(sv, &n);
+	ck_assert_uint_eq(n, 3);
+	e = kabi_symvers_find(sv, "fx_ns_sym");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->crc, 0xabcd);
+	ck_assert_str_eq(e->module, "drivers/fx/fx");
+	ck_assert_str_eq(e->ns, era >= 2 ? "FX_NS" : "");
+	e = kabi_symvers_find(sv, "fx_gpl");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->crc, 0xdeadbeef);
+	ck_assert_str_eq(e->module, "vmlinux");
+	ck_assert_str_eq(e->type, era >= 1 ? "EXPORT_SYMBOL_GPL" : "");
+	ck_assert_ptr_null(kabi_symvers_find(sv, "fx_absent"));
+}
+
+START_TEST(every_era)
+{
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	struct kabi_symvers *sv = NULL;
+
+	ck_assert_msg(kabi_symvers_open_mem(ctx, "Module.symvers", eras[_i], strlen(eras[_i]), &sv) == 0,
+		      "%s", kabi_ctx_error(ctx));
+	check_entries(sv, _i);
+	kabi_symvers_free(sv);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(compressed_as_distributions_ship_it)
+{
+	static const char *const hows[] = { "gz", "xz", "zst" };
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	const char *text = eras[3];
+
+	for (size_t h = 0; h < 3; h++) {
+		size_t csize;
+		unsigned char *c = fx_compress(hows[h], (const unsigned char *)text, strlen(text), &csize);
+		char name[32];
+		char *path;
+		struct kabi_symvers *sv = NULL;
+
+		snprintf(name, sizeof(name), "symvers-fx.%s", hows[h]);
+		path = fx_write(name, c, csize);
+		ck_assert_msg(kabi_symvers_open(ctx, path, &sv) == 0, "%s: %s", name, kabi_ctx_error(ctx));
+		check_entries(sv, 3);
+		kabi_symvers_free(sv);
+		free(path);
+		free(c);
+	}
+	fx_cleanup();
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+static const struct {
+	const char *text, *message;
+} bad[] = {
+	{ "0x1\tok\tvmlinux\tEXPORT_SYMBOL\n0x12\n", "line 2" },
+	{ "zz\tsym\tvmlinux\tEXPORT_SYMBOL\n", "bad CRC" },
+	{ "0x123456789\tsym\tvmlinux\tEXPORT_SYMBOL\n", "bad CRC" },
+	{ "0x1\t\tvmlinux\tEXPORT_SYMBOL\n", "empty symbol name" },
+	{ "0x1\tsym\t\tEXPORT_SYMBOL\t\n", "empty module name" },
+	{ "0x1\tsym\tvmlinux\tEXPORT_SYMBOL\t\textra\n", "more than 5" },
+	{ "0x1\tsym\ta\tb\tc\n", "no EXPORT_" },
+	{ "0x1\tsym\tvmlinux\n\0x2\tbad\tvmlinux\n", "NUL byte" },
+};
+
+START_TEST(bad_lines_are_named)
+{
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	struct kabi_symvers *sv = NULL;
+	size_t len = strlen(bad[_i].text);
+
+	if (strstr(bad[_i].message, "NUL"))
+		len = 31;
+	ck_assert_int_lt(kabi_symvers_open_mem(ctx, "Module.symvers", bad[_i].text, len, &sv), 0);
+	ck_assert_ptr_null(sv);
+	ck_assert_msg(strstr(kabi_ctx_error(ctx), bad[_i].message), "'%s' for %s", kabi_ctx_error(ctx),
+		      bad[_i].message);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(name_too_long)
+{
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	struct kabi_symvers *sv = NULL;
+	size_t len = 5000 + 32;
+	char *text = malloc(len);
+
+	ck_assert_ptr_nonnull(text);
+	memcpy(text, "0x1\t", 4);
+	memset(text + 4, 'a', 5000);
+	strcpy(text + 5004, "\tvmlinux\tEXPORT_SYMBOL\n");
+	ck_assert_int_lt(kabi_symvers_open_mem(ctx, "Module.symvers", text, strlen(text), &sv), 0);
+	ck_assert_msg(strstr(kabi_ctx_error(ctx), "limit"), "%s", kabi_ctx_error(ctx));
+	free(text);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("symvers");
+	TCase *t = tcase_create("parse");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(t, every_era, 0, 4);
+	tcase_add_test(t, compressed_as_distributions_ship_it);
+	tcase_add_loop_test(t, bad_lines_are_named, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(t, name_too_long);
+	suite_add_tcase(s, t);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
