@@ -182,7 +182,7 @@ static int scan_symbols(struct reader *rd)
 {
 	struct section *symtab = NULL, *strtab;
 	Elf_Data *syms, *xndx = NULL;
-	size_t symtab_index = 0, count;
+	size_t symtab_index = 0, count, entsize;
 
 	for (size_t i = 1; i < rd->nsecs; i++) {
 		if (rd->secs[i].shdr.sh_type == SHT_SYMTAB) {
@@ -211,7 +211,8 @@ static int scan_symbols(struct reader *rd)
 						 elf_errmsg(-1));
 		}
 	}
-	count = syms->d_size / gelf_fsize(rd->mod->elf, ELF_T_SYM, 1, EV_CURRENT);
+	entsize = gelf_fsize(rd->mod->elf, ELF_T_SYM, 1, EV_CURRENT);
+	count = syms->d_size / entsize;
 	if (count > KABI_MAX_SYMBOLS)
 		return kabi_fail(rd->ctx, EFBIG, "%zu symbols, more than the limit of %zu", count,
 				 KABI_MAX_SYMBOLS);
@@ -221,14 +222,18 @@ static int scan_symbols(struct reader *rd)
 		Elf32_Word shndx_ext = 0;
 		const char *name;
 		size_t shndx;
+		uint32_t st_name;
 		int r = 0;
 
+		/* Cheap filter first, on the name offset (the first field of
+		 * Elf32_Sym and Elf64_Sym) in libelf's host-order table, which may
+		 * be unaligned: every name of interest starts with "__". */
+		memcpy(&st_name, (const unsigned char *)syms->d_buf + i * entsize, sizeof(st_name));
+		if ((size_t)st_name + 1 >= strtab->size || strtab->data[st_name] != '_' ||
+		    strtab->data[st_name + 1] != '_')
+			continue;
 		if (!gelf_getsymshndx(syms, xndx, (int)i, &sym, &shndx_ext))
 			return kabi_fail(rd->ctx, EINVAL, "symbol %zu: %s", i, elf_errmsg(-1));
-		/* Cheap filter first: every name of interest starts with "__". */
-		if (sym.st_name >= strtab->size || strtab->data[sym.st_name] != '_' ||
-		    sym.st_name + 1 >= strtab->size || strtab->data[sym.st_name + 1] != '_')
-			continue;
 		name = string_at(strtab->data, strtab->size, sym.st_name);
 		if (!name)
 			return kabi_fail(rd->ctx, EINVAL, "symbol %zu: name is not terminated", i);
