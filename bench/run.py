@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Benchmark kabi-deps on a whole distribution kernel (not part of the tests).
+
+    bench/run.py [--build DIR] [--arch ARCH] [--suite SUITE] [--runs N]
+                 [--classic-sample N] [--rpm-modules N] [--no-rpm] [--no-callgrind]
+
+Fetches a Debian linux-image + linux-headers pair with tests/real/fetch-kernel.sh
+(cached), then prints medians of --runs runs, side by side:
+  kabi-deps   provides --multifile + requires --multifile --symvers over the tree
+  cat         every byte of the tree (xargs cat > /dev/null)
+  classic     readelf -sW, readelf -x __kcrctab* and modprobe --dump-modversions
+              per module, as the shell generators do (a sample, scaled up)
+  peak RSS    of each kabi-deps run
+  rpmbuild    a plain spec packaging --rpm-modules of the tree's modules under
+              /lib/modules/R/extra, with kabi-deps in-process and with
+              --define '__kabideps_path ^$' (switched off): the overhead
+  callgrind   instructions of the kabi-deps runs (repeatable where time is not)
+"""
+import argparse, os, platform, resource, shutil, statistics, subprocess, sys, tempfile, time
+
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def sh(*args, **kw):
+    return subprocess.run(list(args), check=True, capture_output=True, text=True, **kw).stdout
+
+
+def timed(cmd, stdin_path=None, cwd=None):
+    """(seconds, peak RSS in KiB) of one run; output discarded."""
+    with open(stdin_path or os.devnull, "rb") as fin:
+        start = time.perf_counter()
+        p = subprocess.Popen(cmd, stdin=fin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
+        _, status, usage = os.wait4(p.pid, 0)
+        took = time.perf_counter() - start
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        sys.exit("bench: %s failed:\n%s" % (cmd[0], err[-2000:]))
+    return took, usage.ru_maxrss
+
+
+def median_of(runs, fn):
+    fn()  # warm: page cache, dynamic loader
+    results = [fn() for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def machine():
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
+                 platform.processor())
+    return "%s, %d cores, Linux %s" % (model, os.cpu_count(), platform.release())
+
+
+def classic_script(tmp):
+    """The classic generators' way, per module: one process per question."""
+    path = os.path.join(tmp, "classic.sh")
+    with open(path, "w") as f:
+        f.write("""#!/bin/sh
+# per module: exports (symbol table, CRC section data), imports (modversions)
+while IFS= read -r m; do
+	case $m in *.xz) d=$(mktemp); xz -dc "$m" >"$d"; m=$d ;; esac
+	readelf -sW "$m" | grep -E '__(crc|ksymtab)_' >/dev/null
+	readelf -x __kcrctab "$m" >/dev/null 2>&1
+	readelf -x __kcrctab_gpl "$m" >/dev/null 2>&1
+	modprobe --dump-modversions "$m" >/dev/null 2>&1
+	case $m in /tmp/*) rm -f "$m" ;; esac
+done
+""")
+    os.chmod(path, 0o755)
+    return path
+
+
+SPEC = """Name: bench-kmods
+Version: 1
+Release: 1
+Summary: %(n)d modules of a distribution kernel
+License: GPL-2.0-only
+%%global debug_package %%{nil}
+%%description
+Benchmark package.
+%%install
+mkdir -p %%{buildroot}/lib/modules/%(rel)s/extra
+tar -C %(kernel)s -cf - -T %(list)s | tar -C %%{buildroot}/lib/modules/%(rel)s/extra -xf -
+%%files
+/lib/modules/%(rel)s/extra
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(SRC, "build"))
+    ap.add_argument("--arch", default="amd64")
+    ap.add_argument("--suite", default="")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--classic-sample", type=int, default=200)
+    ap.add_argument("--rpm-modules", type=int, default=1000)
+    ap.add_argument("--no-rpm", action="store_true")
+    ap.add_argument("--no-callgrind", action="store_true")
+    a = ap.parse_args()
+
+    kabi = os.path.join(os.path.abspath(a.build), "plugin", "kabi-deps")
+    if not os.access(kabi, os.X_OK):
+        sys.exit("bench: no %s: build first (meson setup build && ninja -C build)" % kabi)
+    cache = sh(os.path.join(SRC, "tests/lib/cache-dir.sh")).strip()
+    moddir, symvers = sh(os.path.join(SRC, "tests/real/fetch-kernel.sh"), cache, a.arch,
+                         *([a.suite] if a.suite else [])).split()[:2]
+    release = os.path.basename(moddir)
+    mods = sorted(os.path.join(r, f) for r, _, fs in os.walk(moddir) for f in fs
+                  if f.endswith((".ko", ".ko.xz", ".ko.zst", ".ko.gz")))
+    tmp = tempfile.mkdtemp(prefix="kabi-bench-")
+    listing = os.path.join(tmp, "modules")
+    with open(listing, "w") as f:
+        f.write("".join(m + "\n" for m in mods))
+    size = sum(os.path.getsize(m) for m in mods)
+
+    print("machine: " + machine())
+    print("kernel:  %s (%s%s): %d modules, %.0f MB" % (release, a.arch, " " + a.suite if a.suite else "",
+                                                     len(mods), size / 1e6))
+    print("medians of %d runs, warm page cache\n" % a.runs)
+
+    prov = [kabi, "provides", "--multifile"]
+    req = [kabi, "requires", "--multifile", "--symvers", symvers]
+    t_prov, rss_prov = median_of(a.runs, lambda: timed(prov, listing))
+    t_req, rss_req = median_of(a.runs, lambda: timed(req, listing))
+    ours = t_prov + t_req
+    t_cat, _ = median_of(a.runs, lambda: timed(["xargs", "-d", "\\n", "cat"], listing))
+    rows = [("kabi-deps provides --multifile", t_prov, "%d MB" % (rss_prov // 1024)),
+            ("kabi-deps requires --multifile --symvers", t_req, "%d MB" % (rss_req // 1024)),
+            ("kabi-deps, both", ours, ""),
+            ("cat of every byte", t_cat, "")]
+
+    sample = mods[::max(1, len(mods) // a.classic_sample)][:a.classic_sample]
+    sample_list = os.path.join(tmp, "sample")
+    with open(sample_list, "w") as f:
+        f.write("".join(m + "\n" for m in sample))
+    t_classic, _ = median_of(max(1, a.runs // 2), lambda: timed([classic_script(tmp)], sample_list))
+    t_classic *= len(mods) / len(sample)
+    rows.append(("classic (readelf/modprobe per module, %d scaled)" % len(sample), t_classic, ""))
+
+    for name, secs, extra in rows:
+        print("  %-52s %8.3f s  %s" % (name, secs, extra))
+    print("\n  kabi-deps vs cat:     %.2fx the time of reading the bytes" % (ours / t_cat))
+    print("  classic vs kabi-deps: %.0fx faster" % (t_classic / ours))
+
+    if not a.no_callgrind and shutil.which("valgrind"):
+        irs = []
+        for cmd in (prov, req):
+            out = os.path.join(tmp, "callgrind.out")
+            with open(listing, "rb") as fin:
+                subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] + cmd,
+                               stdin=fin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            irs.append(next(int(l.split()[1]) for l in open(out) if l.startswith("summary:")))
+        print("  callgrind: provides %.0f M, requires %.0f M instructions (%.0f k per module)"
+              % (irs[0] / 1e6, irs[1] / 1e6, sum(irs) / len(mods) / 1e3))
+
+    if not a.no_rpm:
+        chosen = [m for m in mods if m.startswith(os.path.join(moddir, "kernel") + "/")][:a.rpm_modules]
+        rel_list = os.path.join(tmp, "rpm-modules")
+        with open(rel_list, "w") as f:
+            f.write("".join(os.path.relpath(m, os.path.join(moddir, "kernel")) + "\n" for m in chosen))
+        spec = os.path.join(tmp, "bench.spec")
+        with open(spec, "w") as f:
+            f.write(SPEC % dict(n=len(chosen), rel=release, kernel=os.path.join(moddir, "kernel"), list=rel_list))
+
+        def rpmbuild(*defines):
+            top = os.path.join(tmp, "rpm")
+            shutil.rmtree(top, ignore_errors=True)
+            cmd = [os.path.join(SRC, "tests/rpm/rpmbuild-uninstalled"), a.build, "-bb", "--quiet",
+                   "--define", "_topdir " + top, "--define", "_kabideps_symvers " + symvers]
+            for d in defines:
+                cmd += ["--define", d]
+            return timed(cmd + [spec])
+
+        for label, extra in (("default payload", ()), ("uncompressed payload", ("_binary_payload w.ufdio",))):
+            t_on, _ = median_of(max(3, a.runs // 2), lambda: rpmbuild(*extra))
+            t_off, _ = median_of(max(3, a.runs // 2), lambda: rpmbuild("__kabideps_path ^$", *extra))
+            print("  rpmbuild of %d modules, %s: %.2f s with kabi-deps, %.2f s without: %+.1f%%"
+                  % (len(chosen), label, t_on, t_off, 100 * (t_on - t_off) / t_off))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
