@@ -63,6 +63,13 @@ int kabi_kmod_provides(struct kabi_ctx *ctx, const struct kabi_mod_view *v, stru
 
 	if (style == KABI_KMOD_NONE || !(name = ko_name(v->path)))
 		return 0;
+	/* a dependency is one token: such a file name cannot be one */
+	if (name[strcspn(name, " \t\n\r\v\f,()")]) {
+		kabi_log(ctx, KABI_LOG_WARNING, "%s: no kmod() Provides: the file name '%s' cannot be a "
+			 "dependency", v->path, name);
+		free(name);
+		return 0;
+	}
 	if (style == KABI_KMOD_SUSE)
 		for (char *p = name; *p; p++)
 			if (*p == '-')
@@ -239,6 +246,11 @@ int kabi_modalias_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, stru
 
 		if (strcmp(v->modinfo[i].key, "alias") != 0 || !*v->modinfo[i].value)
 			continue;
+		if (v->modinfo[i].value[strcspn(v->modinfo[i].value, " \t\n\r\v\f")]) {
+			kabi_log(ctx, KABI_LOG_WARNING, "%s: alias '%s' cannot be a dependency", v->path,
+				 v->modinfo[i].value);
+			continue;
+		}
 		alias = suse ? suse_alias(v->modinfo[i].value) : fedora_alias(v->modinfo[i].value);
 		if (!alias)
 			r = -ENOMEM;

@@ -6,7 +6,7 @@ and `modprobe --dump-modversions`."""
 import os, shutil, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from kabitest import Checks, RpmBuilder, dump_modversions, kernel_headers, make_modules  # noqa: E402
+from kabitest import Checks, RpmBuilder, dump_modversions, kernel_headers, make_modules, run  # noqa: E402
 
 builddir, srcdir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 # KABI_DEPS_GENERATOR (read by rpmbuild-uninstalled): singlefile is how rpm < 4.16
@@ -202,6 +202,24 @@ for mode, defines in MODES:
     r = build("kmp-badref", INSTALL_KMP, "%{moddir}/kmp.ko", defines=defines + bad_ref + ("_kabideps_strict 1",),
               expect_ok=False)
     check(r.returncode != 0, mode + ": ... and with %_kabideps_strict 1 the build fails")
+
+# 9. file names are data: spaces, quotes and shell syntax in a module's path
+ODD = "a b $(touch kabi-deps-pwned) ;c'd `touch kabi-deps-pwned`.ko"
+install = "\n".join([
+    "install -D -m 644 kmp.ko %{buildroot}%{moddir}/plain.ko",
+    # printf in single quotes: the name reaches mv literally (\047 is the quote)
+    "mv %{buildroot}%{moddir}/plain.ko \"%{buildroot}%{moddir}/$(printf '" + ODD.replace("'", "\\047") + "')\""])
+for mode, defines in MODES:
+    # (rpm's own brp scripts pipe find into xargs, which chokes on quotes)
+    r = build("kmp-odd", install, '"%{moddir}/' + ODD + '"', defines=defines,
+              extra_tags="%global __os_install_post %{nil}")
+    check(r.returncode == 0 and deps("kmp-odd", "provides") == {"ksym(hello_world) = " + exports["hello_world"]},
+          mode + ": a module path with spaces, quotes and $(...) is read, not run", r.stderr[-800:])
+    files = run("rpm", "-qlp", rb.rpm("kmp-odd")).stdout if rb.rpm("kmp-odd") else ""
+    check(ODD in files, mode + ": (the package holds that very name)", files)
+pwned = [d for d, _, fs in os.walk(top) if "kabi-deps-pwned" in fs] + \
+    [d for d in (os.getcwd(), "/tmp", builddir) if os.path.exists(os.path.join(d, "kabi-deps-pwned"))]
+check(not pwned, "no part of a path ever went through a shell", pwned)
 
 shutil.rmtree(top)
 check.finish()
