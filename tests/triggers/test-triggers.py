@@ -4,7 +4,7 @@
 erased with `rpm --root` in a scratch usr-merged root that holds a kernel's
 module tree, sh and depmod; the file triggers (taken from
 packaging/kabi-deps.spec) must run depmod once per release and transaction,
-and weak-modules with the module paths."""
+upgrades included, and weak-modules with the paths added and really removed."""
 import os, re, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -133,63 +133,108 @@ install -D -m 644 %(mods)s/%(ko)s "%%{buildroot}%(dest)s"
 """
 
 
-def kmod(name, ko, dest):
-    r = rb.build(name, KMOD_SPEC % dict(name=name, mods=mods, ko=ko, dest=dest), sources)
-    check(r.returncode == 0, name + " builds", r.stderr[-1500:])
-    return rb.rpm(name)
+def kmod(name, ko, dest, version="1", builder=None):
+    builder = builder or rb
+    spec = KMOD_SPEC.replace("Version: 1", "Version: " + version)
+    r = builder.build(name, spec % dict(name=name, mods=mods, ko=ko, dest=dest), sources)
+    check(r.returncode == 0, "%s-%s builds" % (name, version), r.stderr[-1500:])
+    return builder.rpm(name)
 
 
-a = kmod("kmod-a", "kmp.ko", "/lib/modules/%s/extra/a/kmp.ko" % kver)
-b = kmod("kmod-b", "user.ko", "/usr/lib/modules/%s/updates/b/user.ko" % kver)
-c = kmod("kmod-c", "user.ko", "/lib/modules/%s/extra/c d/with space.ko" % kver)
+def next_builder(name):
+    """Another _topdir, for later versions of a package (rb.rpm() wants one)."""
+    os.makedirs(os.path.join(top, name))
+    return RpmBuilder(builddir, srcdir, kbuild, kver, topdir=os.path.join(top, name), triggers=True)
+
+
+A = "/lib/modules/%s/extra/a/kmp.ko" % kver
+A3 = "/lib/modules/%s/updates/a3/kmp.ko" % kver
+B = "/usr/lib/modules/%s/updates/b/user.ko" % kver
+C = "/lib/modules/%s/extra/c d/with space.ko" % kver
+a = kmod("kmod-a", "kmp.ko", A)
+b = kmod("kmod-b", "user.ko", B)
+c = kmod("kmod-c", "user.ko", C)
 other = kmod("kmod-other", "user.ko", "/lib/modules/0.0-not-installed/extra/x.ko")
+a2 = kmod("kmod-a", "kmp.ko", A, "2", next_builder("v2"))
+a3 = kmod("kmod-a", "kmp.ko", A3, "3", next_builder("v3"))
 check("kabi-deps-triggers" in run("rpm", "-qp", "--requires", a).stdout,
       "a plain-spec kmod requires kabi-deps-triggers")
+state = os.path.join(root, "var/lib/rpm-state/kabi-deps/removed")
+ONCE = ["-a " + kver]
+
+
+def transaction(*args):
+    """rpm on the scratch root, the call logs emptied first."""
+    for name in ("depmod.calls", "weak-modules.calls"):
+        open(os.path.join(root, "var/log", name), "w").close()
+    return rpm_root(*args)
+
+
+def in_dep(path):
+    return re.search("^" + re.escape(path.split("/%s/" % kver, 1)[1]) + ":", modules_dep(), re.M)
+
 
 check(rpm_root("--initdb").returncode == 0, "rpm --root --initdb")
-r = rpm_root("-i", rb.rpm("kabi-deps-triggers"))
-check(r.returncode == 0, "the triggers package installs", r.stderr)
 
-# one kmod
-r = rpm_root("-i", a)
-check(r.returncode == 0 and not r.stderr.strip(), "kmod-a installs, quietly", r.stderr)
-check(log("depmod.calls").splitlines() == ["-a " + kver], "depmod -a RELEASE ran once", log("depmod.calls"))
-check(re.search(r"^extra/a/kmp\.ko:", modules_dep(), re.M), "kmp.ko is in modules.dep", modules_dep())
-check("== --add-modules\n/lib/modules/%s/extra/a/kmp.ko\n" % kver in log("weak-modules.calls"),
+# the triggers package and a kmod in one transaction, as dnf installs them
+r = transaction("-i", rb.rpm("kabi-deps-triggers"), a)
+check(r.returncode == 0 and not r.stderr.strip(), "kabi-deps-triggers and kmod-a install, quietly", r.stderr)
+check(log("depmod.calls").splitlines() == ONCE, "depmod -a RELEASE ran once", log("depmod.calls"))
+check(in_dep(A), "kmp.ko is in modules.dep", modules_dep())
+check(log("weak-modules.calls") == "== --add-modules\n%s\n" % A,
       "weak-modules --add-modules got the module's path", log("weak-modules.calls"))
 
 # two kmods in one transaction, one usr-merged path, one name with spaces
-r = rpm_root("-i", b, c)
-check(r.returncode == 0, "kmod-b and kmod-c install in one transaction", r.stderr)
-check(log("depmod.calls").splitlines() == ["-a " + kver] * 2, "depmod ran once for that transaction",
-      log("depmod.calls"))
+r = transaction("-i", b, c)
+check(r.returncode == 0 and not r.stderr.strip(), "kmod-b and kmod-c install in one transaction", r.stderr)
+check(log("depmod.calls").splitlines() == ONCE, "depmod ran once for that transaction", log("depmod.calls"))
 dep = modules_dep()
 check(re.search(r"^updates/b/user\.ko: extra/a/kmp\.ko$", dep, re.M),
       "user.ko (under /usr/lib/modules) is in modules.dep, depending on kmp.ko", dep)
-check("extra/c d/with space.ko:" in dep, "a module path with spaces is in modules.dep", dep)
-check("/lib/modules/%s/extra/c d/with space.ko\n" % kver in log("weak-modules.calls"),
-      "weak-modules got the path with spaces intact", log("weak-modules.calls"))
+check(in_dep(C), "a module path with spaces is in modules.dep", dep)
+wm = log("weak-modules.calls").splitlines()
+check(wm[:1] == ["== --add-modules"] and sorted(wm[1:]) == sorted([B, C]),
+      "weak-modules got both paths in one call, the one with spaces intact", wm)
 
 # a release whose kernel is not installed: no depmod, no failure
-r = rpm_root("-i", other)
-check(r.returncode == 0 and len(log("depmod.calls").splitlines()) == 2,
+r = transaction("-i", other)
+check(r.returncode == 0 and not r.stderr.strip() and not log("depmod.calls"),
       "a module of a kernel that is not installed: no depmod, no failure", (r.stderr, log("depmod.calls")))
 
-# erase
-r = rpm_root("-e", "kmod-a")
-check(r.returncode == 0, "kmod-a erases", r.stderr)
-check(len(log("depmod.calls").splitlines()) == 3, "depmod ran after the erase", log("depmod.calls"))
-check(not re.search(r"^extra/a/kmp\.ko:", modules_dep(), re.M), "kmp.ko is gone from modules.dep", modules_dep())
-check("== --remove-modules\n/lib/modules/%s/extra/a/kmp.ko\n" % kver in log("weak-modules.calls"),
-      "weak-modules --remove-modules got the module's path", log("weak-modules.calls"))
+# upgrade in place: the old files' paths are kept by un, but nothing is gone
+r = transaction("-U", a2)
+check(r.returncode == 0 and not r.stderr.strip(), "kmod-a upgrades to 2 in place", r.stderr)
+check(log("depmod.calls").splitlines() == ONCE, "depmod ran once for the upgrade", log("depmod.calls"))
+check(in_dep(A), "kmp.ko is still in modules.dep", modules_dep())
+check(log("weak-modules.calls") == "== --add-modules\n%s\n" % A,
+      "weak-modules: the upgraded module added, not removed", log("weak-modules.calls"))
+check(os.path.getsize(state) == 0, "the paths kept by un are used up")
 
-# never failing the transaction: a depmod that fails
-with open(os.path.join(root, "usr/sbin/depmod"), "w") as f:
-    f.write("#!/bin/sh\nexit 1\n")
-r = rpm_root("-e", "kmod-b", "kmod-c", "kmod-other")
-check(r.returncode == 0 and not r.stderr.strip(), "a failing depmod does not fail the transaction", r.stderr)
-state = os.path.join(root, "var/lib/rpm-state/kabi-deps/removed")
-check(os.path.exists(state) and os.path.getsize(state) == 0, "the paths kept for postun are used up")
+# upgrade that moves the module: removed and added in one pass
+r = transaction("-U", a3)
+check(r.returncode == 0 and not r.stderr.strip(), "kmod-a upgrades to 3, its module moved", r.stderr)
+check(log("depmod.calls").splitlines() == ONCE, "depmod ran once for that upgrade", log("depmod.calls"))
+check(in_dep(A3) and not in_dep(A), "modules.dep has the new path, not the old", modules_dep())
+check(log("weak-modules.calls") == "== --remove-modules\n%s\n== --add-modules\n%s\n" % (A, A3),
+      "weak-modules: the old path removed, then the new one added", log("weak-modules.calls"))
+
+# erase
+r = transaction("-e", "kmod-a")
+check(r.returncode == 0 and not r.stderr.strip(), "kmod-a erases", r.stderr)
+check(log("depmod.calls").splitlines() == ONCE, "depmod ran once after the erase", log("depmod.calls"))
+check(not in_dep(A3), "kmp.ko is gone from modules.dep", modules_dep())
+check(log("weak-modules.calls") == "== --remove-modules\n%s\n" % A3,
+      "weak-modules --remove-modules got the module's path", log("weak-modules.calls"))
+check(os.path.getsize(state) == 0, "the paths kept for postun are used up")
+
+# never failing the transaction: a depmod and a weak-modules that fail
+for f in ("usr/sbin/depmod", "usr/sbin/weak-modules"):
+    with open(os.path.join(root, f), "w") as g:
+        g.write("#!/bin/sh\necho failing >&2\nexit 1\n")
+r = transaction("-e", "kmod-b", "kmod-c", "kmod-other")
+check(r.returncode == 0 and not r.stderr.strip(), "a failing depmod or weak-modules does not fail the "
+      "transaction, nor show", r.stderr)
+check(os.path.getsize(state) == 0, "the paths kept for postun are used up")
 
 shutil.rmtree(top)
 check.finish()
