@@ -535,6 +535,11 @@ static enum file_kind file_kind(const char *path)
 	return FILE_MODULE;
 }
 
+KABI_EXPORT int kabi_path_is_module(const char *path)
+{
+	return file_kind(path) == FILE_MODULE;
+}
+
 /* The release a kernel reference file is for: symsets-R.tar.gz,
  * symvers-R.gz, or .../lib/modules/R/symvers.gz (for the flavor). */
 static char *release_of_file(const char *path)

@@ -147,17 +147,37 @@ static void print_deps(struct kabi_strv *deps, const char *path, bool multifile)
 	kabi_strv_free(deps);
 }
 
+/* A module of the batch, from the workers when they read it: 0 with *mod
+ * set, 0 with *mod NULL when the caller must go the library's own way, or
+ * -1 when it is damaged (reported). */
+static int take_module(struct prefetch *pf, size_t i, const char *path, struct kabi_module **mod)
+{
+	char *error;
+
+	*mod = prefetch_take(pf, i, &error);
+	if (error) {
+		fprintf(stderr, "kabi-deps: %s: %s\n", path, error);
+		free(error);
+		return -1;
+	}
+	return 0;
+}
+
 /* provides, requires, supplements, recommends: one dependency kind. */
 static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct options *opt,
 			struct file_list *files)
 {
+	bool requires = strcmp(kind, "requires") == 0, provides = strcmp(kind, "provides") == 0;
 	struct kabi_pkg *pkg = kabi_pkg_new(ctx);
 	struct kabi_strv deps = { 0 };
 	bool *bad = calloc(files->n + 1, sizeof(*bad));
+	/* modules read ahead, in parallel, for the pass that reads them */
+	struct prefetch *pf = requires || provides ? prefetch_start(files->paths, files->n) : NULL;
 	int status = 0;
 
 	if (!pkg || !bad) {
 		fputs("kabi-deps: out of memory\n", stderr);
+		prefetch_stop(pf);
 		kabi_pkg_free(pkg);
 		free(bad);
 		return EXIT_BAD_FILE;
@@ -168,31 +188,43 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 		status = EXIT_BAD_FILE;
 	}
 	/* Requires: all modules of the batch first, their exports satisfy their imports. */
-	for (size_t i = 0; strcmp(kind, "requires") == 0 && i < files->n; i++) {
-		struct kabi_module *mod;
+	for (size_t i = 0; requires && i < files->n; i++) {
+		struct kabi_module *mod = NULL;
 
-		if (kabi_module_open(ctx, files->paths[i], &mod) < 0 || kabi_pkg_add(pkg, mod) < 0) {
+		if (take_module(pf, i, files->paths[i], &mod) < 0) {
+			bad[i] = true;
+		} else if ((!mod && kabi_module_open(ctx, files->paths[i], &mod) < 0) ||
+			   kabi_pkg_add(pkg, mod) < 0) {
 			report(ctx, files->paths[i]);
 			bad[i] = true;
-			status = EXIT_BAD_FILE;
 		}
+		status = bad[i] ? EXIT_BAD_FILE : status;
 		kabi_module_free(mod);
 	}
 	/* An explicit reference that cannot be read is an error, not a fallback. */
 	if ((opt->symvers && !kabi_ctx_reference(ctx, NULL)) || (opt->symsets && !kabi_ctx_symsets(ctx, NULL)))
 		status = EXIT_BAD_FILE;
 	for (size_t i = 0; i < files->n; i++) {
+		struct kabi_module *mod = NULL;
+		int r = 0;
+
 		if (bad[i])
 			continue;
+		if (provides && take_module(pf, i, files->paths[i], &mod) < 0)
+			r = -1;
+		else if (mod)
+			r = kabi_provides(ctx, mod, &deps) < 0 ? (report(ctx, files->paths[i]), -1) : 0;
 		/* only requires needs the package: provides need not keep modules */
-		if (kabi_generate(ctx, strcmp(kind, "requires") == 0 ? pkg : NULL, kind, files->paths[i], &deps) < 0) {
-			report(ctx, files->paths[i]);
+		else if (kabi_generate(ctx, requires ? pkg : NULL, kind, files->paths[i], &deps) < 0)
+			r = (report(ctx, files->paths[i]), -1);
+		kabi_module_free(mod);
+		if (r < 0)
 			status = EXIT_BAD_FILE;
-		}
 		if (opt->multifile)
 			print_deps(&deps, files->paths[i], true);
 	}
 	print_deps(&deps, NULL, false);
+	prefetch_stop(pf);
 	kabi_pkg_free(pkg);
 	free(bad);
 	return status;

@@ -191,6 +191,9 @@ int kabi_recommends(struct kabi_ctx *ctx, const struct kabi_module *mod, struct 
  * Module.symvers of a headers directory, or the reference data found for an
  * installed kernel release (a name that is not a file). */
 int kabi_kernel_provides(struct kabi_ctx *ctx, const char *ref, struct kabi_strv *out);
+/* Does kabi_generate() take path for a kernel module (by its name; not a
+ * symsets tarball or a kernel's symvers file)? */
+int kabi_path_is_module(const char *path);
 /* Any kind by name: provides, requires, supplements, recommends.  Reads
  * path (modules, symsets, symvers files), or for requires takes the module
  * that provides added to pkg. */
