@@ -64,19 +64,31 @@ static char *joined(struct kabi_strv *sv)
 
 static const struct fx_options base = { .era = FX_KCRCTAB, .elf_class = ELFCLASS64, .elf_data = ELFDATA2LSB };
 
-START_TEST(out_of_tree_module)
+/* Provides and Requires of the fixture module at path, as text, one per line. */
+static void deps_at(const char *path, char **provides, char **requires, struct warnings *w)
 {
-	struct warnings w = { "" };
-	struct kabi_ctx *ctx = new_ctx(&w);
-	struct kabi_module *mod = open_at(ctx, "/lib/modules/" FX_RELEASE "/extra/fx.ko", &base);
+	struct kabi_ctx *ctx = new_ctx(w);
+	struct kabi_module *mod = open_at(ctx, path, &base);
 	struct kabi_strv prov = { 0 }, req = { 0 };
-	char *p, *r;
 
 	ck_assert_int_eq(kabi_ctx_set_option(ctx, "triggers", "kabi-deps-triggers"), 0);
 	ck_assert_int_eq(kabi_provides(ctx, mod, &prov), 0);
 	ck_assert_int_eq(kabi_requires(ctx, NULL, mod, &req), 0);
-	p = joined(&prov);
-	r = joined(&req);
+	*provides = joined(&prov);
+	*requires = joined(&req);
+	kabi_strv_free(&prov);
+	kabi_strv_free(&req);
+	kabi_module_free(mod);
+	kabi_ctx_free(ctx);
+	fx_cleanup();
+}
+
+START_TEST(out_of_tree_module)
+{
+	struct warnings w = { "" };
+	char *p, *r;
+
+	deps_at("/lib/modules/" FX_RELEASE "/extra/fx.ko", &p, &r, &w);
 	ck_assert_str_eq(p, "ksym(fx_gpl) = 0xdeadbeef\nksym(fx_ns_sym) = 0x0000abcd\n"
 			    "ksym(fx_plain) = 0x11223344\n");
 	/* the module's own CRCs, kernel() for what the reference lists */
@@ -85,37 +97,20 @@ START_TEST(out_of_tree_module)
 	ck_assert_msg(strstr(w.text, "_printk (0x92997ed8, reference 0x00000001)"), "warnings: %s", w.text);
 	free(p);
 	free(r);
-	kabi_strv_free(&prov);
-	kabi_strv_free(&req);
-	kabi_module_free(mod);
-	kabi_ctx_free(ctx);
-	fx_cleanup();
 }
 END_TEST
 
 START_TEST(in_tree_module)
 {
 	struct warnings w = { "" };
-	struct kabi_ctx *ctx = new_ctx(&w);
-	struct kabi_module *mod = open_at(ctx, "/lib/modules/" FX_RELEASE "/kernel/drivers/fx.ko", &base);
-	struct kabi_strv prov = { 0 }, req = { 0 };
 	char *p, *r;
 
-	ck_assert_int_eq(kabi_ctx_set_option(ctx, "triggers", "kabi-deps-triggers"), 0);
-	ck_assert_int_eq(kabi_provides(ctx, mod, &prov), 0);
-	ck_assert_int_eq(kabi_requires(ctx, NULL, mod, &req), 0);
-	p = joined(&prov);
-	r = joined(&req);
+	deps_at("/lib/modules/" FX_RELEASE "/kernel/drivers/fx.ko", &p, &r, &w);
 	ck_assert_str_eq(p, "kernel(fx_gpl) = 0xdeadbeef\nkernel(fx_ns_sym) = 0x0000abcd\n"
 			    "kernel(fx_plain) = 0x11223344\n");
 	ck_assert_msg(!strstr(r, "triggers"), "in-tree modules do not require the triggers: %s", r);
 	free(p);
 	free(r);
-	kabi_strv_free(&prov);
-	kabi_strv_free(&req);
-	kabi_module_free(mod);
-	kabi_ctx_free(ctx);
-	fx_cleanup();
 }
 END_TEST
 
