@@ -251,6 +251,25 @@ START_TEST(damaged_sections)
 	expect_error(ctx, copy, size, "unterminated __versions name");
 	ck_assert_msg(strstr(kabi_ctx_error(ctx), "__versions"), "message: %s", kabi_ctx_error(ctx));
 
+	/* a __crc_ label pointing past the end of its __kcrctab (symbol 3:
+	 * __ksymtab_, __kstrtab_, __crc_ of the first export come first) */
+	memcpy(copy, img, size);
+	ck_assert_int_eq(fx_find_section(copy, size, ".symtab", &off, &len), 0);
+	ck_assert_uint_eq(copy[off + 3 * 24 + 8], 0);
+	copy[off + 3 * 24 + 9] = 0x10; /* st_value 0x1000 */
+	expect_error(ctx, copy, size, "symbol value outside its section");
+	ck_assert_msg(strstr(kabi_ctx_error(ctx), "outside"), "message: %s", kabi_ctx_error(ctx));
+
+	/* random bytes, with and without the ELF magic in front */
+	srand(1);
+	for (int round = 0; round < 200; round++) {
+		for (size_t i = 0; i < size; i++)
+			copy[i] = (unsigned char)rand();
+		if (round % 2)
+			memcpy(copy, img, EI_NIDENT);
+		expect_error(ctx, copy, size, "random bytes");
+	}
+
 	/* .modinfo whose last entry is not terminated */
 	memcpy(copy, img, size);
 	ck_assert_int_eq(fx_find_section(copy, size, ".modinfo", &off, &len), 0);
