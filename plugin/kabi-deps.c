@@ -206,20 +206,22 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 		status = EXIT_BAD_FILE;
 	for (size_t i = 0; i < files->n; i++) {
 		struct kabi_module *mod = NULL;
-		int r = 0;
+		int r;
 
 		if (bad[i])
 			continue;
-		if (provides && take_module(pf, i, files->paths[i], &mod) < 0)
-			r = -1;
-		else if (mod)
-			r = kabi_provides(ctx, mod, &deps) < 0 ? (report(ctx, files->paths[i]), -1) : 0;
-		/* only requires needs the package: provides need not keep modules */
-		else if (kabi_generate(ctx, requires ? pkg : NULL, kind, files->paths[i], &deps) < 0)
-			r = (report(ctx, files->paths[i]), -1);
+		if (provides && take_module(pf, i, files->paths[i], &mod) < 0) {
+			status = EXIT_BAD_FILE; /* reported */
+		} else {
+			/* only requires needs the package: provides need not keep modules */
+			r = mod ? kabi_provides(ctx, mod, &deps) :
+				  kabi_generate(ctx, requires ? pkg : NULL, kind, files->paths[i], &deps);
+			if (r < 0) {
+				report(ctx, files->paths[i]);
+				status = EXIT_BAD_FILE;
+			}
+		}
 		kabi_module_free(mod);
-		if (r < 0)
-			status = EXIT_BAD_FILE;
 		if (opt->multifile)
 			print_deps(&deps, files->paths[i], true);
 	}
