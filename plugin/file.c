@@ -120,41 +120,109 @@ int kabi_buf_load(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf)
 	return r;
 }
 
+/* Plain modules of up to this size are read whole, in one call: copying
+ * the bytes costs less than the calls that would pick sections out. */
+#define WHOLE_FILE ((size_t)64 << 10)
+/* Larger ones: the first blocks (ELF header, often .modinfo) and the last
+ * (section headers, their names, the symbol table) at once. */
+#define HEAD ((size_t)16 << 10)
+#define TAIL ((size_t)16 << 10)
+
+static bool have_block(const struct kabi_buf *buf, size_t b)
+{
+	return buf->have[b / 8] & (1u << (b % 8));
+}
+
+int kabi_buf_need(struct kabi_ctx *ctx, struct kabi_buf *buf, uint64_t off, uint64_t len)
+{
+	size_t first, last;
+
+	if (!buf->have || len == 0 || off >= buf->size)
+		return 0;
+	if (len > buf->size - off)
+		len = buf->size - off;
+	first = (size_t)off / KABI_BLOCK;
+	last = (size_t)(off + len - 1) / KABI_BLOCK;
+	/* one read per run of missing blocks */
+	for (size_t b = first; b <= last; b++) {
+		size_t end = b, start, want, got = 0;
+
+		if (have_block(buf, b))
+			continue;
+		while (end + 1 <= last && !have_block(buf, end + 1))
+			end++;
+		start = b * KABI_BLOCK;
+		want = (end + 1) * KABI_BLOCK < buf->size ? (end + 1) * KABI_BLOCK - start : buf->size - start;
+		while (got < want) {
+			ssize_t n = pread(buf->fd, buf->data + start + got, want - got, (off_t)(start + got));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return kabi_fail(ctx, errno, "cannot read: %s", strerror(errno));
+			if (n == 0)
+				return kabi_fail(ctx, EIO, "file shrank while being read (%zu bytes, was %zu)",
+						 start + got, buf->size);
+			got += (size_t)n;
+		}
+		for (; b <= end; b++)
+			buf->have[b / 8] |= (unsigned char)(1u << (b % 8));
+	}
+	return 0;
+}
+
 int kabi_buf_open(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf)
 {
-	unsigned char magic[6];
+	struct kabi_buf file = { .fd = -1 };
 	size_t size;
-	ssize_t n;
 	int fd, r;
 
 	*buf = (struct kabi_buf){ .fd = -1 };
 	fd = open_regular(ctx, path, &size);
 	if (fd < 0)
 		return fd;
-	n = pread(fd, magic, sizeof(magic), 0);
-	if (n < 0) {
-		r = kabi_fail(ctx, errno, "cannot read: %s", strerror(errno));
-	} else if (kabi_detect_compression(magic, (size_t)n) != KABI_COMP_NONE) {
-		r = map_and_decompress(ctx, fd, size, buf);
-	} else {
-		/* plain: no mapping, no copy; the reader asks for what it needs */
-		buf->lazy = true;
-		buf->fd = fd;
-		buf->size = size;
-		return 0;
+	/* +1: room for the NUL text parsers may add */
+	file.data = malloc(size + 1);
+	file.have = calloc((size + KABI_BLOCK - 1) / KABI_BLOCK / 8 + 1, 1);
+	file.fd = fd;
+	file.size = size;
+	if (!file.data || !file.have)
+		r = kabi_fail(ctx, ENOMEM, "out of memory");
+	else
+		r = kabi_buf_need(ctx, &file, 0, size <= WHOLE_FILE ? size : HEAD);
+	if (r == 0 && kabi_detect_compression(file.data, size) != KABI_COMP_NONE) {
+		/* compressed: all of it, decompressed; then the file is done with */
+		r = kabi_buf_need(ctx, &file, 0, size);
+		if (r == 0)
+			r = decompress(ctx, file.data, size, buf);
+		kabi_buf_release(&file);
+		return r;
 	}
-	close(fd);
-	return r;
+	if (r == 0 && size > WHOLE_FILE)
+		r = kabi_buf_need(ctx, &file, size - TAIL, TAIL);
+	if (r < 0) {
+		kabi_buf_release(&file);
+		return r;
+	}
+	*buf = file;
+	return 0;
+}
+
+void kabi_buf_close_file(struct kabi_buf *buf)
+{
+	if (buf->fd >= 0)
+		close(buf->fd);
+	buf->fd = -1;
 }
 
 void kabi_buf_release(struct kabi_buf *buf)
 {
-	if (buf->lazy)
-		close(buf->fd);
-	else if (buf->map_size)
+	kabi_buf_close_file(buf);
+	if (buf->map_size)
 		munmap(buf->data, buf->map_size);
 	else
 		free(buf->data);
+	free(buf->have);
 	*buf = (struct kabi_buf){ .fd = -1 };
 }
 

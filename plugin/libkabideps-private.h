@@ -47,23 +47,33 @@ const char *kabi_ctx_failed_reference(const struct kabi_ctx *ctx);
 
 /* ---- file contents (file.c, decompress-*.c) ---- */
 /* Bytes of a file, decompressed when needed.  Writable (a private mapping
- * or a heap copy) because libelf may convert byte order in place. */
+ * or a heap copy) because libelf may convert byte order in place.  A plain
+ * module is read sparsely: data spans the whole file, but only the blocks
+ * kabi_buf_need() was asked for hold its bytes (system calls, not bytes,
+ * are the cost of reading a module tree). */
 struct kabi_buf {
 	unsigned char *data;
 	size_t size;
 	size_t map_size; /* != 0: data is an mmap of that length */
-	bool lazy;       /* data is NULL: read what is needed from fd */
-	int fd;
+	unsigned char *have; /* sparse: bitmap of the KABI_BLOCK blocks read */
+	int fd;          /* sparse: where the other blocks come from, else -1 */
 };
+
+#define KABI_BLOCK ((size_t)4096)
 
 enum kabi_compression { KABI_COMP_NONE, KABI_COMP_GZIP, KABI_COMP_XZ, KABI_COMP_ZSTD };
 
 enum kabi_compression kabi_detect_compression(const void *data, size_t size);
 /* Load path (or copy mem when path is NULL) and decompress it if needed. */
 int kabi_buf_load(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf);
-/* The same, but an uncompressed file is left open for reading on demand
- * (buf->lazy): libelf then reads only the sections asked for. */
+/* The same, but an uncompressed file is read sparsely: its first and last
+ * blocks now (where ELF headers and tables are), the rest on demand. */
 int kabi_buf_open(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf);
+/* Make [off, off + len) of a sparse buffer hold the file's bytes (clipped to
+ * the file); a no-op for the others. */
+int kabi_buf_need(struct kabi_ctx *ctx, struct kabi_buf *buf, uint64_t off, uint64_t len);
+/* Done reading on demand: closes a sparse buffer's file. */
+void kabi_buf_close_file(struct kabi_buf *buf);
 int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size, struct kabi_buf *buf);
 void kabi_buf_release(struct kabi_buf *buf);
 

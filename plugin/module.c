@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <gelf.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,8 @@ static int load_section(struct reader *rd, size_t i)
 
 	if (s->data || s->shdr.sh_type == SHT_NOBITS || s->shdr.sh_size == 0)
 		return 0;
+	if (kabi_buf_need(rd->ctx, &rd->mod->buf, s->shdr.sh_offset, s->shdr.sh_size) < 0)
+		return -EIO;
 	scn = elf_getscn(rd->mod->elf, i);
 	d = scn ? elf_rawdata(scn, NULL) : NULL;
 	if (!d || (d->d_size && !d->d_buf))
@@ -128,17 +131,29 @@ static int read_sections(struct reader *rd)
 		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
 	rd->nsecs = shnum;
 	for (size_t i = 1; i < shnum; i++) {
-		struct section *s = &rd->secs[i];
 		Elf_Scn *scn = elf_getscn(elf, i);
 
-		if (!scn || !gelf_getshdr(scn, &s->shdr))
+		if (!scn || !gelf_getshdr(scn, &rd->secs[i].shdr))
 			return kabi_fail(rd->ctx, EINVAL, "section %zu: %s", i, elf_errmsg(-1));
-		s->name = elf_strptr(elf, shstrndx, s->shdr.sh_name);
+	}
+	/* Names straight from the raw table: elf_strptr re-checks the table on
+	 * every call, and a module has dozens of sections. */
+	if (shstrndx == 0 || shstrndx >= shnum || rd->secs[shstrndx].shdr.sh_type != SHT_STRTAB)
+		return kabi_fail(rd->ctx, EINVAL, "no section name table");
+	rd->secs[shstrndx].name = "(section names)"; /* for errors until named */
+	if (load_section(rd, shstrndx) < 0)
+		return -EINVAL;
+	for (size_t i = 1; i < shnum; i++) {
+		struct section *s = &rd->secs[i];
+
+		s->name = string_at(rd->secs[shstrndx].data, rd->secs[shstrndx].size, s->shdr.sh_name);
 		if (!s->name)
 			return kabi_fail(rd->ctx, EINVAL, "section %zu: bad name", i);
-		for (size_t k = 0; k < SEC_KNOWN; k++)
-			if (!rd->known[k] && strcmp(s->name, known_names[k]) == 0)
-				rd->known[k] = s;
+		/* every known name starts with ".m", ".g" or "__" */
+		if (s->name[0] && s->name[1] && strchr("mg_", s->name[1]))
+			for (size_t k = 0; k < SEC_KNOWN; k++)
+				if (!rd->known[k] && strcmp(s->name, known_names[k]) == 0)
+					rd->known[k] = s;
 	}
 	for (size_t i = 1; i < shnum; i++) {
 		const GElf_Shdr *sh = &rd->secs[i].shdr;
@@ -177,6 +192,14 @@ static bool is_ksymtab(const struct reader *rd, size_t i)
 	       (name[9] == '\0' || name[9] == '_');
 }
 
+static bool has_ksymtab(const struct reader *rd)
+{
+	for (size_t i = 1; i < rd->nsecs; i++)
+		if (is_ksymtab(rd, i))
+			return true;
+	return false;
+}
+
 /* Collect __ksymtab_*, __crc_* and __kstrtabns_* symbols. */
 static int scan_symbols(struct reader *rd)
 {
@@ -198,13 +221,22 @@ static int scan_symbols(struct reader *rd)
 	strtab = &rd->secs[symtab->shdr.sh_link];
 	if (strtab->shdr.sh_type != SHT_STRTAB)
 		return kabi_fail(rd->ctx, EINVAL, "symbol table links to a section that is not a string table");
-	if (load_section(rd, symtab->shdr.sh_link) < 0)
+	/* Every symbol of interest labels an export, and exports live in a
+	 * __ksymtab section: most modules have none, and need no symbol read. */
+	if (!has_ksymtab(rd))
+		return 0;
+	if (load_section(rd, symtab->shdr.sh_link) < 0 ||
+	    kabi_buf_need(rd->ctx, &rd->mod->buf, symtab->shdr.sh_offset, symtab->shdr.sh_size) < 0)
 		return -EINVAL;
 	syms = elf_getdata(elf_getscn(rd->mod->elf, symtab_index), NULL);
 	if (!syms)
 		return kabi_fail(rd->ctx, EINVAL, "symbol table: %s", elf_errmsg(-1));
 	for (size_t i = 1; i < rd->nsecs; i++) {
-		if (rd->secs[i].shdr.sh_type == SHT_SYMTAB_SHNDX && rd->secs[i].shdr.sh_link == symtab_index) {
+		const GElf_Shdr *sh = &rd->secs[i].shdr;
+
+		if (sh->sh_type == SHT_SYMTAB_SHNDX && sh->sh_link == symtab_index) {
+			if (kabi_buf_need(rd->ctx, &rd->mod->buf, sh->sh_offset, sh->sh_size) < 0)
+				return -EIO;
 			xndx = elf_getdata(elf_getscn(rd->mod->elf, i), NULL);
 			if (!xndx)
 				return kabi_fail(rd->ctx, EINVAL, "extended section index table: %s",
@@ -577,14 +609,61 @@ static int read_release(struct kabi_module *mod)
 	return 0;
 }
 
+static uint64_t read_uint(const unsigned char *p, size_t width, int data)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < width; i++)
+		v |= (uint64_t)p[data == ELFDATA2MSB ? width - 1 - i : i] << (8 * i);
+	return v;
+}
+
+/* A sparse buffer must hold the section header table before libelf sees
+ * it: find the table from the ELF header (libelf's own checks follow). */
+static int fetch_headers(struct kabi_ctx *ctx, struct kabi_buf *buf)
+{
+	const unsigned char *e = buf->data;
+	bool is64;
+	uint64_t shoff, shentsize, shnum;
+
+	if (!buf->have)
+		return 0;
+	if (buf->size < EI_NIDENT || memcmp(e, ELFMAG, SELFMAG) != 0)
+		return 0; /* libelf names what is wrong */
+	is64 = e[EI_CLASS] == ELFCLASS64;
+	if (buf->size < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
+		return 0;
+	shoff = read_uint(e + (is64 ? offsetof(Elf64_Ehdr, e_shoff) : offsetof(Elf32_Ehdr, e_shoff)),
+			  is64 ? 8 : 4, e[EI_DATA]);
+	shentsize = read_uint(e + (is64 ? offsetof(Elf64_Ehdr, e_shentsize) : offsetof(Elf32_Ehdr, e_shentsize)),
+			      2, e[EI_DATA]);
+	shnum = read_uint(e + (is64 ? offsetof(Elf64_Ehdr, e_shnum) : offsetof(Elf32_Ehdr, e_shnum)),
+			  2, e[EI_DATA]);
+	if (shoff == 0 || shentsize == 0)
+		return 0;
+	if (kabi_buf_need(ctx, buf, shoff, shentsize) < 0)
+		return -EIO;
+	if (shnum == 0 && shoff < buf->size && buf->size - shoff >= shentsize) {
+		/* more than SHN_LORESERVE sections: the count is section 0's sh_size */
+		size_t at = is64 ? offsetof(Elf64_Shdr, sh_size) : offsetof(Elf32_Shdr, sh_size);
+
+		if (at + (is64 ? 8 : 4) <= shentsize)
+			shnum = read_uint(e + shoff + at, is64 ? 8 : 4, e[EI_DATA]);
+	}
+	if (shnum > KABI_MAX_SECTIONS)
+		shnum = KABI_MAX_SECTIONS; /* refused later, with the count */
+	return kabi_buf_need(ctx, buf, shoff, shnum * shentsize) < 0 ? -EIO : 0;
+}
+
 static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod)
 {
 	struct reader rd = { .ctx = ctx, .mod = mod };
 	GElf_Ehdr ehdr;
 	int r = -EINVAL;
 
-	mod->elf = mod->buf.lazy ? elf_begin(mod->buf.fd, ELF_C_READ, NULL) :
-				   elf_memory((char *)mod->buf.data, mod->buf.size);
+	if (fetch_headers(ctx, &mod->buf) < 0)
+		return -EIO;
+	mod->elf = elf_memory((char *)mod->buf.data, mod->buf.size);
 	if (!mod->elf)
 		return kabi_fail(ctx, EINVAL, "cannot read as ELF: %s", elf_errmsg(-1));
 	if (elf_kind(mod->elf) != ELF_K_ELF)
@@ -633,6 +712,7 @@ static int open_module(struct kabi_ctx *ctx, const char *name, const void *data,
 		r = kabi_fail(ctx, EINVAL, "empty file");
 	if (r == 0)
 		r = read_module(ctx, mod);
+	kabi_buf_close_file(&mod->buf);
 	if (r < 0) {
 		kabi_module_free(mod);
 		return r;

@@ -212,7 +212,10 @@ unsigned char *fx_module(const struct fx_options *o, size_t *size)
 	size_t ext_len = 0, n_ksymtab = flagstab ? 3 : 2, strings_len = 0, str_off[3], ns_off;
 	unsigned sec_ksymtab, sec_ksymtab_gpl = 0, sec_strings, sec_crc = 0, sec_crc_gpl = 0;
 
-	add_sec(&w, ".text", SHT_PROGBITS, text, sizeof(text));
+	unsigned char *big_text = o->text_size ? calloc(1, o->text_size) : NULL;
+	unsigned char *img, *big_btf = NULL;
+
+	add_sec(&w, ".text", SHT_PROGBITS, big_text ? big_text : text, big_text ? o->text_size : sizeof(text));
 	add_sec(&w, ".modinfo", SHT_PROGBITS, o->modinfo ? o->modinfo : default_modinfo,
 		o->modinfo ? o->modinfo_size : sizeof(default_modinfo) - 1);
 	add_sec(&w, ".gnu.linkonce.this_module", SHT_PROGBITS, this_module, sizeof(this_module));
@@ -295,15 +298,18 @@ unsigned char *fx_module(const struct fx_options *o, size_t *size)
 	add_sym(&w, "__kstrtabns_fx_ns_sym", STB_LOCAL, STT_OBJECT, sec_strings, ns_off);
 	add_sym(&w, "_printk", STB_GLOBAL, STT_NOTYPE, SHN_UNDEF, 0);
 
-	{
-		unsigned char *img = write_elf(&w, o->elf_class == ELFCLASS64 ? EM_X86_64 : EM_386, size);
-
-		for (size_t i = 0; i < w.nsyms; i++)
-			if (strncmp(w.syms[i].name, "__ksymtab_", 10) == 0 || strncmp(w.syms[i].name, "__kstrtab_", 10) == 0 ||
-			    strncmp(w.syms[i].name, "__crc_", 6) == 0)
-				free((char *)w.syms[i].name);
-		return img;
+	if (o->btf_size) {
+		big_btf = calloc(1, o->btf_size);
+		add_sec(&w, ".BTF", SHT_PROGBITS, big_btf, o->btf_size);
 	}
+	img = write_elf(&w, o->elf_class == ELFCLASS64 ? EM_X86_64 : EM_386, size);
+	for (size_t i = 0; i < w.nsyms; i++)
+		if (strncmp(w.syms[i].name, "__ksymtab_", 10) == 0 || strncmp(w.syms[i].name, "__kstrtab_", 10) == 0 ||
+		    strncmp(w.syms[i].name, "__crc_", 6) == 0)
+			free((char *)w.syms[i].name);
+	free(big_text);
+	free(big_btf);
+	return img;
 }
 
 static uint64_t get(const unsigned char *p, int bytes, int data)

@@ -47,6 +47,8 @@ struct fx_options {
 	const struct fx_import *extra_import; /* a fourth __versions entry */
 	const char *modinfo; /* NUL-separated key=value list, NULL: the default */
 	size_t modinfo_size;
+	size_t text_size;    /* bytes of .text (0: 16), before every table */
+	size_t btf_size;     /* bytes of a .BTF section after them (0: none) */
 };
 
 /* A module image; free() it. */

@@ -220,6 +220,43 @@ START_TEST(truncated_anywhere)
 }
 END_TEST
 
+/* Files above the size read whole: headers first and last, the rest on
+ * demand (.modinfo and the tables lie between 300 KiB of .text and 100 KiB
+ * of .BTF here). */
+START_TEST(large_files_read_sparsely)
+{
+	struct fx_options o = combo(_i);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	struct kabi_module *mod = NULL;
+	size_t size;
+	unsigned char *img;
+	char *path;
+
+	o.text_size = 300 << 10;
+	o.btf_size = 100 << 10;
+	img = fx_module(&o, &size);
+	path = fx_write("large.ko", img, size);
+	ck_assert_msg(kabi_module_open(ctx, path, &mod) == 0, "%s", kabi_ctx_error(ctx));
+	check_module(mod, &o);
+	kabi_module_free(mod);
+	free(path);
+	/* cut anywhere: an error, whichever read finds the file short */
+	for (size_t k = 1; k < 72; k++) {
+		size_t cut = k < 32 ? size * k / 32 : size - (k - 31) * 97;
+
+		path = fx_write("large-cut.ko", img, cut);
+		mod = NULL;
+		ck_assert_msg(kabi_module_open(ctx, path, &mod) < 0, "cut at %zu: accepted", cut);
+		ck_assert_ptr_null(mod);
+		ck_assert_msg(kabi_ctx_error(ctx)[0] != '\0', "cut at %zu: no message", cut);
+		free(path);
+	}
+	fx_cleanup();
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
 static unsigned char *module_with(size_t *size, int elf_class)
 {
 	struct fx_options o = { .era = FX_KCRCTAB, .elf_class = elf_class, .elf_data = ELFDATA2LSB };
@@ -243,6 +280,20 @@ START_TEST(damaged_sections)
 	memcpy(copy, img, size);
 	copy[40] = 0xff, copy[41] = 0xff, copy[42] = 0xff;
 	expect_error(ctx, copy, size, "e_shoff out of range");
+
+	/* section names: the table is not a string table, a name lies past it */
+	memcpy(copy, img, size);
+	copy[62] = 1, copy[63] = 0; /* e_shstrndx: the first section, not a STRTAB */
+	expect_error(ctx, copy, size, "section name table is not a string table");
+	ck_assert_msg(strstr(kabi_ctx_error(ctx), "section name"), "message: %s", kabi_ctx_error(ctx));
+	memcpy(copy, img, size);
+	{
+		size_t shoff = img[40] | (size_t)img[41] << 8 | (size_t)img[42] << 16;
+
+		memset(copy + shoff + 64, 0xff, 4); /* sh_name of section 1 */
+	}
+	expect_error(ctx, copy, size, "section name past the table");
+	ck_assert_msg(strstr(kabi_ctx_error(ctx), "bad name"), "message: %s", kabi_ctx_error(ctx));
 
 	/* __versions name without its NUL */
 	memcpy(copy, img, size);
@@ -396,6 +447,7 @@ static Suite *module_suite(void)
 	t = tcase_create("damage");
 	tcase_set_timeout(t, 60);
 	tcase_add_loop_test(t, truncated_anywhere, 0, N_COMBOS);
+	tcase_add_loop_test(t, large_files_read_sparsely, 0, N_COMBOS);
 	tcase_add_test(t, damaged_sections);
 	tcase_add_test(t, wrong_table_sizes);
 	tcase_add_test(t, bad_compressed_data);
