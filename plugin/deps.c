@@ -94,6 +94,7 @@ struct kabi_pkg {
 	struct kabi_hash exports; /* name -> struct pkg_export */
 	struct kabi_hash modules; /* path -> struct kabi_mod_view */
 	struct kabi_hash names;   /* module name (dashes as _) -> path */
+	struct kabi_hash strings; /* string -> its one copy in the arena */
 };
 
 static void *arena_alloc(struct kabi_pkg *pkg, size_t size)
@@ -124,6 +125,17 @@ static char *arena_strdup(struct kabi_pkg *pkg, const char *s)
 	return p ? memcpy(p, s, len) : NULL;
 }
 
+/* One copy of each string: symbol names, modinfo keys and the release
+ * repeat across the modules of a tree (memory is page faults, and time). */
+static const char *arena_intern(struct kabi_pkg *pkg, const char *s)
+{
+	char *p = kabi_hash_get(&pkg->strings, s);
+
+	if (!p && (p = arena_strdup(pkg, s)) && kabi_hash_put(&pkg->strings, p, p) < 0)
+		p = NULL;
+	return p;
+}
+
 KABI_EXPORT struct kabi_pkg *kabi_pkg_new(struct kabi_ctx *ctx)
 {
 	struct kabi_pkg *pkg = calloc(1, sizeof(*pkg));
@@ -146,6 +158,7 @@ KABI_EXPORT void kabi_pkg_free(struct kabi_pkg *pkg)
 	kabi_hash_fini(&pkg->exports);
 	kabi_hash_fini(&pkg->modules);
 	kabi_hash_fini(&pkg->names);
+	kabi_hash_fini(&pkg->strings);
 	free(pkg);
 }
 
@@ -170,33 +183,49 @@ const char *kabi_view_modinfo(const struct kabi_mod_view *v, const char *key)
 	return NULL;
 }
 
+/* The modinfo keys generation reads (depends, kmod(), alias, firmware). */
+static bool kept_modinfo(const char *key)
+{
+	return strcmp(key, "depends") == 0 || strcmp(key, "version") == 0 ||
+	       strcmp(key, "alias") == 0 || strcmp(key, "firmware") == 0;
+}
+
 /* Keep what generation needs of a module after it is closed. */
 static struct kabi_mod_view *pkg_keep_view(struct kabi_pkg *pkg, const struct kabi_module *mod)
 {
 	struct kabi_mod_view v, *s = arena_alloc(pkg, sizeof(*s));
 	struct kabi_sym *imports;
 	struct kabi_modinfo *modinfo;
+	size_t n_modinfo = 0;
 
 	kabi_view_of(mod, &v);
+	for (size_t i = 0; i < v.n_modinfo; i++)
+		n_modinfo += kept_modinfo(v.modinfo[i].key);
 	imports = arena_alloc(pkg, v.n_imports * sizeof(*imports) + 1);
-	modinfo = arena_alloc(pkg, v.n_modinfo * sizeof(*modinfo) + 1);
+	modinfo = arena_alloc(pkg, n_modinfo * sizeof(*modinfo) + 1);
 	if (!s || !imports || !modinfo)
 		return NULL;
 	*s = v;
 	s->path = arena_strdup(pkg, v.path);
-	s->release = v.release ? arena_strdup(pkg, v.release) : NULL;
+	s->release = v.release ? arena_intern(pkg, v.release) : NULL;
 	if (!s->path || (v.release && !s->release))
 		return NULL;
 	for (size_t i = 0; i < v.n_imports; i++) {
 		imports[i] = v.imports[i];
-		if (!(imports[i].name = arena_strdup(pkg, v.imports[i].name)))
+		if (!(imports[i].name = arena_intern(pkg, v.imports[i].name)))
 			return NULL;
 	}
+	s->n_modinfo = 0;
 	for (size_t i = 0; i < v.n_modinfo; i++) {
-		modinfo[i].key = arena_strdup(pkg, v.modinfo[i].key);
-		modinfo[i].value = arena_strdup(pkg, v.modinfo[i].value);
-		if (!modinfo[i].key || !modinfo[i].value)
+		struct kabi_modinfo *m = &modinfo[s->n_modinfo];
+
+		if (!kept_modinfo(v.modinfo[i].key))
+			continue;
+		m->key = arena_intern(pkg, v.modinfo[i].key);
+		m->value = arena_intern(pkg, v.modinfo[i].value);
+		if (!m->key || !m->value)
 			return NULL;
+		s->n_modinfo++;
 	}
 	s->imports = imports;
 	s->modinfo = modinfo;
@@ -221,7 +250,7 @@ KABI_EXPORT int kabi_pkg_add(struct kabi_pkg *pkg, const struct kabi_module *mod
 		return kabi_fail(pkg->ctx, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		struct pkg_export *e = arena_alloc(pkg, sizeof(*e));
-		char *sym = arena_strdup(pkg, exports[i].name);
+		const char *sym = arena_intern(pkg, exports[i].name);
 
 		if (!e || !sym)
 			return kabi_fail(pkg->ctx, ENOMEM, "out of memory");
