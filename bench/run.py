@@ -9,6 +9,8 @@ Fetches a Debian linux-image + linux-headers pair with tests/real/fetch-kernel.s
 (cached), then prints medians of --runs runs, side by side:
   kabi-deps   provides --multifile + requires --multifile --symvers over the tree
   cat         every byte of the tree (xargs cat > /dev/null)
+  read(2)     every byte through one reused buffer (bench/read-all.c): the
+              floor, where cat costs more per file than reading it
   classic     readelf -sW, readelf -x __kcrctab* and modprobe --dump-modversions
               per module, as the shell generators do (a sample, scaled up)
   peak RSS    of each kabi-deps run
@@ -125,10 +127,14 @@ def main():
     t_req, rss_req = median_of(a.runs, lambda: timed(req, listing))
     ours = t_prov + t_req
     t_cat, _ = median_of(a.runs, lambda: timed(["xargs", "-d", "\\n", "cat"], listing))
+    read_all = os.path.join(tmp, "read-all")
+    sh(os.environ.get("CC", "cc"), "-O2", "-o", read_all, os.path.join(SRC, "bench", "read-all.c"))
+    t_read, _ = median_of(a.runs, lambda: timed([read_all], listing))
     rows = [("kabi-deps provides --multifile", t_prov, "%d MB" % (rss_prov // 1024)),
             ("kabi-deps requires --multifile --symvers", t_req, "%d MB" % (rss_req // 1024)),
             ("kabi-deps, both", ours, ""),
-            ("cat of every byte", t_cat, "")]
+            ("cat of every byte", t_cat, ""),
+            ("read(2) of every byte, one 1 MiB buffer", t_read, "")]
 
     sample = mods[::max(1, len(mods) // a.classic_sample)][:a.classic_sample]
     sample_list = os.path.join(tmp, "sample")
@@ -141,6 +147,7 @@ def main():
     for name, secs, extra in rows:
         print("  %-52s %8.3f s  %s" % (name, secs, extra))
     print("\n  kabi-deps vs cat:     %.2fx the time of reading the bytes" % (ours / t_cat))
+    print("  kabi-deps vs read(2): %.2fx" % (ours / t_read))
     print("  classic vs kabi-deps: %.0fx faster" % (t_classic / ours))
 
     if not a.no_callgrind and shutil.which("valgrind"):
