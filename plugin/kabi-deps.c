@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,6 +408,13 @@ int main(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	cmd = argv[1];
+#ifdef M_TRIM_THRESHOLD
+	/* A batch frees and allocates module buffers of every size in turn:
+	 * keep freed memory instead of handing it back to the kernel and
+	 * faulting it in again for the next module (glibc). */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+#endif
 	if (strcmp(cmd, "symsets") == 0)
 		return kabi_deps_symsets(argc, argv);
 	if (strcmp(cmd, "check") == 0)
