@@ -125,8 +125,8 @@ static char *arena_strdup(struct kabi_pkg *pkg, const char *s)
 	return p ? memcpy(p, s, len) : NULL;
 }
 
-/* One copy of each string: symbol names, modinfo keys and the release
- * repeat across the modules of a tree (memory is page faults, and time). */
+/* One copy of each string: symbol names and the release repeat across
+ * the modules of a tree (memory is page faults, and time). */
 static const char *arena_intern(struct kabi_pkg *pkg, const char *s)
 {
 	char *p = kabi_hash_get(&pkg->strings, s);
@@ -183,11 +183,16 @@ const char *kabi_view_modinfo(const struct kabi_mod_view *v, const char *key)
 	return NULL;
 }
 
-/* The modinfo keys generation reads (depends, kmod(), alias, firmware). */
-static bool kept_modinfo(const char *key)
+/* The modinfo keys generation reads (depends, kmod(), alias, firmware),
+ * as the package keeps them; NULL for the others. */
+static const char *kept_modinfo(const char *key)
 {
-	return strcmp(key, "depends") == 0 || strcmp(key, "version") == 0 ||
-	       strcmp(key, "alias") == 0 || strcmp(key, "firmware") == 0;
+	static const char *const kept[] = { "depends", "version", "alias", "firmware" };
+
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (key[0] == kept[i][0] && strcmp(key, kept[i]) == 0)
+			return kept[i];
+	return NULL;
 }
 
 /* Keep what generation needs of a module after it is closed. */
@@ -200,7 +205,7 @@ static struct kabi_mod_view *pkg_keep_view(struct kabi_pkg *pkg, const struct ka
 
 	kabi_view_of(mod, &v);
 	for (size_t i = 0; i < v.n_modinfo; i++)
-		n_modinfo += kept_modinfo(v.modinfo[i].key);
+		n_modinfo += kept_modinfo(v.modinfo[i].key) != NULL;
 	imports = arena_alloc(pkg, v.n_imports * sizeof(*imports) + 1);
 	modinfo = arena_alloc(pkg, n_modinfo * sizeof(*modinfo) + 1);
 	if (!s || !imports || !modinfo)
@@ -219,11 +224,10 @@ static struct kabi_mod_view *pkg_keep_view(struct kabi_pkg *pkg, const struct ka
 	for (size_t i = 0; i < v.n_modinfo; i++) {
 		struct kabi_modinfo *m = &modinfo[s->n_modinfo];
 
-		if (!kept_modinfo(v.modinfo[i].key))
+		if (!(m->key = kept_modinfo(v.modinfo[i].key)))
 			continue;
-		m->key = arena_intern(pkg, v.modinfo[i].key);
-		m->value = arena_intern(pkg, v.modinfo[i].value);
-		if (!m->key || !m->value)
+		m->value = arena_strdup(pkg, v.modinfo[i].value);
+		if (!m->value)
 			return NULL;
 		s->n_modinfo++;
 	}
