@@ -53,10 +53,10 @@ KABI_EXPORT struct kabi_ctx *kabi_ctx_new(void)
 static void refcache_clear(struct refcache *rc, void (*free_fn)(void *))
 {
 	for (size_t i = 0; i < rc->by_release.cap; i++) {
-		if (rc->by_release.keys[i]) {
-			if (rc->by_release.values[i] != &none)
-				free_fn(rc->by_release.values[i]);
-			free((char *)rc->by_release.keys[i]);
+		if (rc->by_release.slots[i].key) {
+			if (rc->by_release.slots[i].value != &none)
+				free_fn(rc->by_release.slots[i].value);
+			free((char *)rc->by_release.slots[i].key);
 		}
 	}
 	kabi_hash_fini(&rc->by_release);

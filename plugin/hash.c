@@ -36,12 +36,11 @@ static bool same_key(const char *stored, const char *key)
 	return stored == key || strcmp(stored, key) == 0;
 }
 
-/* The stored hash spares strcmp on every slot that cannot match. */
 static size_t find_slot(const struct kabi_hash *h, const char *key, uint32_t hash)
 {
 	size_t mask = h->cap - 1, i = hash & mask;
 
-	while (h->keys[i] && (h->hashes[i] != hash || !same_key(h->keys[i], key)))
+	while (h->slots[i].key && (h->slots[i].hash != hash || !same_key(h->slots[i].key, key)))
 		i = (i + 1) & mask;
 	return i;
 }
@@ -50,22 +49,12 @@ static int grow(struct kabi_hash *h)
 {
 	struct kabi_hash bigger = { .cap = h->cap ? h->cap * 2 : 64 };
 
-	bigger.keys = calloc(bigger.cap, sizeof(*bigger.keys));
-	bigger.values = calloc(bigger.cap, sizeof(*bigger.values));
-	bigger.hashes = calloc(bigger.cap, sizeof(*bigger.hashes));
-	if (!bigger.keys || !bigger.values || !bigger.hashes) {
-		kabi_hash_fini(&bigger);
+	bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+	if (!bigger.slots)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < h->cap; i++) {
-		if (h->keys[i]) {
-			size_t j = find_slot(&bigger, h->keys[i], h->hashes[i]);
-
-			bigger.keys[j] = h->keys[i];
-			bigger.values[j] = h->values[i];
-			bigger.hashes[j] = h->hashes[i];
-		}
-	}
+	for (size_t i = 0; i < h->cap; i++)
+		if (h->slots[i].key)
+			bigger.slots[find_slot(&bigger, h->slots[i].key, h->slots[i].hash)] = h->slots[i];
 	bigger.n = h->n;
 	kabi_hash_fini(h);
 	*h = bigger;
@@ -80,11 +69,9 @@ int kabi_hash_put(struct kabi_hash *h, const char *key, void *value)
 	if ((h->n + 1) * 4 > h->cap * 3 && grow(h) < 0)
 		return -ENOMEM;
 	i = find_slot(h, key, hash);
-	if (h->keys[i])
+	if (h->slots[i].key)
 		return 1;
-	h->keys[i] = key;
-	h->values[i] = value;
-	h->hashes[i] = hash;
+	h->slots[i] = (struct kabi_hash_slot){ key, value, hash };
 	h->n++;
 	return 0;
 }
@@ -96,13 +83,11 @@ void *kabi_hash_get(const struct kabi_hash *h, const char *key)
 	if (!h->n)
 		return NULL;
 	i = find_slot(h, key, hash_string(key));
-	return h->keys[i] ? h->values[i] : NULL;
+	return h->slots[i].key ? h->slots[i].value : NULL;
 }
 
 void kabi_hash_fini(struct kabi_hash *h)
 {
-	free(h->keys);
-	free(h->values);
-	free(h->hashes);
+	free(h->slots);
 	*h = (struct kabi_hash){ 0 };
 }

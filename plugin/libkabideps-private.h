@@ -88,10 +88,13 @@ int kabi_unzstd(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max
 int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, size_t max);
 
 /* ---- string set (hash.c): open addressing, keys are not copied ---- */
+struct kabi_hash_slot {
+	const char *key; /* NULL: empty */
+	void *value;
+	uint32_t hash;   /* spares strcmp on slots that cannot match */
+};
 struct kabi_hash {
-	const char **keys;
-	void **values;
-	uint32_t *hashes;
+	struct kabi_hash_slot *slots; /* a probe reads one slot, not three arrays */
 	size_t n, cap;
 };
 int kabi_hash_put(struct kabi_hash *h, const char *key, void *value); /* 0, 1 if present */

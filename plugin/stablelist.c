@@ -57,9 +57,9 @@ static void stablelist_free(struct stablelist *l)
 void kabi_stablelists_free(struct kabi_hash *cache)
 {
 	for (size_t i = 0; i < cache->cap; i++) {
-		if (cache->keys[i]) {
-			stablelist_free(cache->values[i]);
-			free((char *)cache->keys[i]);
+		if (cache->slots[i].key) {
+			stablelist_free(cache->slots[i].value);
+			free((char *)cache->slots[i].key);
 		}
 	}
 	kabi_hash_fini(cache);
