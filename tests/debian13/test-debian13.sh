@@ -1,10 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The rpm-facing suites once more, inside a Debian 13 root made with
-# debootstrap: rpm 4.20 (multifile protocol; its Lua is 5.3, and 5.4's headers
-# are there too, to be passed over), kmod 34, a 6.12 kernel
-# whose headers the example modules are built against.  This machine's rpm
-# (4.18) cannot show those paths.
+# debootstrap: rpm 4.20 (multifile protocol, debuginfo packages; its Lua is
+# 5.3, and 5.4's headers are there too, to be passed over), kmod 34, a 6.12
+# kernel whose headers the example modules are built against.  This
+# machine's rpm (4.18) cannot show those paths.
 #
 #   test-debian13.sh SRCDIR REQUIRED
 #
@@ -17,7 +17,7 @@ required=$2
 mirror=${KABI_DEPS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages="rpm librpm-dev liblua5.3-dev liblua5.4-dev meson ninja-build gcc libc6-dev make pkg-config
 	libelf-dev liblzma-dev libzstd-dev zlib1g-dev libkmod-dev kmod check libarchive-dev
-	python3 xz-utils zstd gzip cpio linux-headers-amd64"
+	python3 xz-utils zstd gzip cpio file linux-headers-amd64"
 
 skip() {
 	if [ "$required" = enabled ]; then echo "FAIL: $*"; exit 1; fi
@@ -44,13 +44,7 @@ fi
 
 # A fresh copy of the sources (tracked and new files, no build trees).
 rm -rf "$root/src/kabi-deps"
-mkdir -p "$root/src/kabi-deps"
-if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
-	git -C "$src" ls-files -z --cached --others --exclude-standard |
-		(cd "$src" && tar --null -T - -cf -) | tar -C "$root/src/kabi-deps" -xf -
-else
-	tar -C "$src" --exclude='./build*' -cf - . | tar -C "$root/src/kabi-deps" -xf -
-fi
+"$src/tests/lib/copy-sources.sh" "$src" "$root/src/kabi-deps"
 
 cleanup() {
 	umount "$root/proc" 2>/dev/null || true

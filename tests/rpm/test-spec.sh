@@ -1,0 +1,95 @@
+#!/bin/bash
+# packaging/kabi-deps.spec builds kabi-deps as RPMs with this machine's
+# rpmbuild (its %check runs the unit suite), and the packages hold what
+# rpm needs: the attr, macros and Lua glue where rpm reads them, the
+# library they load, the file triggers of kabi-deps-triggers; the packaged
+# CLI runs.  BuildRequires name Fedora/SUSE packages, which a Debian rpm
+# database does not hold: --nodeps.  The sources are those of the work
+# tree (tests/lib/copy-sources.sh), uncommitted changes included.
+# usage: test-spec.sh SRCDIR
+set -uo pipefail # no -e: every check reports
+src=$(cd "$1" && pwd)
+spec=$src/packaging/kabi-deps.spec
+top=$(mktemp -d)
+trap 'rm -rf "$top"' EXIT
+fail=0
+check() { # cond-exit-status message
+	if [ "$1" -eq 0 ]; then echo "ok   $2"; else echo "FAIL $2"; fail=$((fail + 1)); fi
+}
+
+version=$(rpmspec -q --srpm --qf '%{version}\n' "$spec")
+meson_version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$src/meson.build" | head -n 1)
+[ "$version" = "$meson_version" ]; check $? "spec Version $version is meson's $meson_version"
+
+# The sources as they are in the work tree, as a release tarball.
+mkdir -p "$top/SOURCES"
+"$src/tests/lib/copy-sources.sh" "$src" "$top/stage/kabi-deps-$version"
+tar -C "$top/stage" -czf "$top/SOURCES/kabi-deps-$version.tar.gz" "kabi-deps-$version"
+
+# rpm on Fedora/RHEL/SUSE gets %meson from meson's own macros; where it
+# is missing (Debian), a minimal copy of them.
+args=(--define "_topdir $top" --nodeps)
+if [ "$(rpm --eval '%{?meson:yes}')" != yes ]; then
+	args+=(--load "$src/tests/rpm/data/macros.meson")
+fi
+rpmbuild -bb "${args[@]}" "$spec" >"$top/rpmbuild.log" 2>&1
+check $? "rpmbuild -bb packaging/kabi-deps.spec"
+grep -q -- '--suite unit' "$top/rpmbuild.log"; check $? "%check ran the unit suite"
+if [ "$fail" -ne 0 ]; then
+	tail -n 40 "$top/rpmbuild.log"
+	exit 1
+fi
+
+rpmfile() { find "$top/RPMS" -name "$1-$version-*.rpm" | head -n 1; }
+main=$(rpmfile kabi-deps) libs=$(rpmfile kabi-deps-libs)
+devel=$(rpmfile kabi-deps-devel) triggers=$(rpmfile kabi-deps-triggers)
+for p in "$main" "$libs" "$devel" "$triggers"; do
+	[ -n "$p" ]; check $? "package built: ${p##*/}"
+done
+[ "$fail" -eq 0 ] || exit 1
+
+has() { # rpm path
+	rpm -qpl "$1" | grep -xF "$2" >/dev/null; check $? "${1##*/} has $2"
+}
+has "$main" "$(rpm --eval '%{_fileattrsdir}')/kabideps.attr"
+has "$main" "$(rpm --eval '%{_fileattrsdir}')/kabideps_kernel.attr"
+has "$main" "$(rpm --eval '%{_rpmmacrodir}')/macros.kabideps"
+has "$main" /usr/bin/kabi-deps
+has "$libs" "$(rpm --eval '%{_libdir}')/libkabideps.so.0"
+has "$devel" /usr/include/kabideps.h
+has "$devel" "$(rpm --eval '%{_libdir}')/pkgconfig/kabideps.pc"
+has "$triggers" /usr/libexec/kabi-deps/depmod-trigger
+rpm -qpR "$main" | grep -E '^kabi-deps-libs\(.*\) = '"$version"'-' >/dev/null; check $? "kabi-deps requires its libs, same build"
+[ "$(rpm -qp --qf '%{arch}' "$triggers")" = noarch ]; check $? "kabi-deps-triggers is noarch"
+for t in transfiletriggerin transfiletriggerun transfiletriggerpostun; do
+	rpm -qp --filetriggers "$triggers" | grep "^$t scriptlet.* -- /lib/modules/, /usr/lib/modules/$" >/dev/null
+	check $? "kabi-deps-triggers: $t on /lib/modules/ and /usr/lib/modules/"
+done
+
+# The packaged files, unpacked: every path the attr and the Lua glue name
+# is in the packages, and the packaged CLI runs on a real module.
+root=$top/root
+mkdir -p "$root"
+for p in "$main" "$libs" "$triggers"; do
+	rpm2cpio "$p" | (cd "$root" && cpio -idm --quiet)
+done
+attr=$root$(rpm --eval '%{_fileattrsdir}')/kabideps.attr
+glue=$root$(rpm --eval '%{_rpmluadir}')/kabideps.lua
+named=$(grep -ho '/[A-Za-z0-9_./+-]*\.\(lua\|so\)\b\|/[A-Za-z0-9_./+-]*/kabi-deps\b' "$attr" \
+	$([ -f "$glue" ] && echo "$glue") | sort -u)
+[ -n "$named" ]; check $? "the attr names its files"
+for p in $named; do
+	test -e "$root$p"; check $? "packaged: $p"
+done
+# The packaged CLI, with the packaged library, on a real Module.symvers.
+symvers=$(ls /usr/src/linux-headers-*/Module.symvers 2>/dev/null | head -n 1)
+if [ -n "$symvers" ]; then
+	LD_LIBRARY_PATH=$root$(rpm --eval '%{_libdir}') "$root/usr/bin/kabi-deps" symsets \
+		--release test -o "$top/symsets.tar.gz" "$symvers" &&
+		tar -tzf "$top/symsets.tar.gz" >"$top/members" &&
+		grep -q '^symsets-test/.*\.[0-9a-f]\{16\}$' "$top/members"
+	check $? "the packaged CLI builds symsets from $symvers"
+else
+	echo "skip the packaged CLI: no kernel headers installed"
+fi
+exit "$fail"
