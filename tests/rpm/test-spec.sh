@@ -12,10 +12,7 @@ src=$(cd "$1" && pwd)
 spec=$src/packaging/kabi-deps.spec
 top=$(mktemp -d)
 trap 'rm -rf "$top"' EXIT
-fail=0
-check() { # cond-exit-status message
-	if [ "$1" -eq 0 ]; then echo "ok   $2"; else echo "FAIL $2"; fail=$((fail + 1)); fi
-}
+. "$src/tests/lib/checks.sh"
 
 version=$(rpmspec -q --srpm --qf '%{version}\n' "$spec")
 meson_version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$src/meson.build" | head -n 1)
@@ -67,20 +64,13 @@ for t in transfiletriggerin transfiletriggerun transfiletriggerpostun; do
 done
 
 # The packaged files, unpacked: every path the attr and the Lua glue name
-# is in the packages, and the packaged CLI runs on a real module.
+# is in the packages.
 root=$top/root
 mkdir -p "$root"
 for p in "$main" "$libs" "$triggers"; do
 	rpm2cpio "$p" | (cd "$root" && cpio -idm --quiet)
 done
-attr=$root$(rpm --eval '%{_fileattrsdir}')/kabideps.attr
-glue=$root$(rpm --eval '%{_rpmluadir}')/kabideps.lua
-named=$(grep -ho '/[A-Za-z0-9_./+-]*\.\(lua\|so\)\b\|/[A-Za-z0-9_./+-]*/kabi-deps\b' "$attr" \
-	$([ -f "$glue" ] && echo "$glue") | sort -u)
-[ -n "$named" ]; check $? "the attr names its files"
-for p in $named; do
-	test -e "$root$p"; check $? "packaged: $p"
-done
+check_named_paths "$root" packaged
 # The packaged CLI, with the packaged library, on a real Module.symvers.
 symvers=$(ls /usr/src/linux-headers-*/Module.symvers 2>/dev/null | head -n 1)
 if [ -n "$symvers" ]; then
