@@ -9,6 +9,7 @@
  *   kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]
  *                     [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS
  *   kabi-deps check [--json] KMOD... --kernel REF...
+ *   kabi-deps weak-modules [--dry-run] [--verbose] [--root DIR] --add-modules ...
  *
  * Without FILE arguments, paths come on stdin one per line (as rpm gives
  * them).  Paths are data: nothing here runs a shell.
@@ -53,6 +54,8 @@ static void usage(FILE *out)
 	      "       kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]\n"
 	      "                         [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS\n"
 	      "       kabi-deps check [--json] KMOD... --kernel REF...\n"
+	      "       kabi-deps weak-modules [--dry-run] [--verbose] [--root DIR]\n"
+	      "                 --add-modules|--remove-modules [PATH...] | --add-kernel|--remove-kernel [RELEASE...]\n"
 	      "\n"
 	      "FILE is a kernel module (.ko, .ko.xz, .ko.zst, .ko.gz, signed or not); for\n"
 	      "provides also a symsets-*.tar.gz or a kernel's symvers file.\n"
@@ -419,6 +422,8 @@ int main(int argc, char **argv)
 		return kabi_deps_symsets(argc, argv);
 	if (strcmp(cmd, "check") == 0)
 		return kabi_deps_check(argc, argv);
+	if (strcmp(cmd, "weak-modules") == 0)
+		return kabi_deps_weak_modules(argc, argv);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

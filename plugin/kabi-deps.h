@@ -9,6 +9,8 @@
 int kabi_deps_symsets(int argc, char **argv);
 /* kabi-deps check ...: which kernels a kmod fits. */
 int kabi_deps_check(int argc, char **argv);
+/* kabi-deps weak-modules ...: weak-updates/ links for every installed kernel. */
+int kabi_deps_weak_modules(int argc, char **argv);
 
 /* Modules of a batch opened ahead by worker threads (kabi-deps-prefetch.c).
  * prefetch_take(i), for i in increasing order: the module of paths[i], to be

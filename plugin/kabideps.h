@@ -97,6 +97,10 @@ const char *kabi_module_release(const struct kabi_module *mod);
 int kabi_module_elf_class(const struct kabi_module *mod);   /* ELFCLASS32/64 */
 int kabi_module_elf_data(const struct kabi_module *mod);    /* ELFDATA2LSB/MSB */
 unsigned kabi_module_elf_machine(const struct kabi_module *mod); /* EM_* */
+/* Size of the module's .gnu.linkonce.this_module section: the kernel's
+ * struct module it was built with, which the loading kernel checks.
+ * -ENOENT when the module has no such section.  (LIBKABIDEPS_0.1) */
+int kabi_module_this_module_size(const struct kabi_module *mod, uint64_t *size);
 
 /* ---- kernel reference data: Module.symvers ----------------------------- */
 

@@ -26,6 +26,8 @@ struct kabi_module {
 	size_t n_exports, n_imports;
 	struct kabi_modinfo *modinfo;
 	size_t n_modinfo;
+	bool has_this_module;
+	uint64_t this_module_size; /* sh_size of .gnu.linkonce.this_module */
 };
 
 /* A section's contents as the file has them. */
@@ -683,6 +685,10 @@ static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod)
 		r = kabi_fail(ctx, EINVAL, "not a kernel module (no .modinfo and no .gnu.linkonce.this_module)");
 		goto out;
 	}
+	if (rd.known[SEC_THIS_MODULE]) {
+		mod->has_this_module = true;
+		mod->this_module_size = rd.known[SEC_THIS_MODULE]->shdr.sh_size;
+	}
 	if (scan_symbols(&rd) < 0 || read_exports(&rd) < 0 || read_imports(&rd) < 0 ||
 	    read_modinfo(&rd) < 0 || read_release(mod) < 0)
 		goto out;
@@ -795,4 +801,10 @@ KABI_EXPORT int kabi_module_elf_data(const struct kabi_module *mod)
 KABI_EXPORT unsigned kabi_module_elf_machine(const struct kabi_module *mod)
 {
 	return mod->machine;
+}
+
+KABI_EXPORT int kabi_module_this_module_size(const struct kabi_module *mod, uint64_t *size)
+{
+	*size = mod->this_module_size;
+	return mod->has_this_module ? 0 : -ENOENT;
 }
