@@ -1042,6 +1042,13 @@ static void reconcile(struct wm *wm, struct kernel *k, struct cand *c, size_t n)
 		remove_link(wm, k, l, !known ? "its module is gone"
 			    : l->host_path ? "it names the root's host path" : "it no longer fits");
 	}
+	/* a removed kernel's weak-updates/ goes with its last link */
+	if ((!k->installed || k->removing) && k->changed && !wm->dry_run) {
+		char *weak = xasprintf("%s/weak-updates", k->host);
+
+		rmdir(weak);
+		free(weak);
+	}
 }
 
 static void report(const struct wm *wm, const struct kernel *k, const struct cand *c, size_t n)

@@ -4,8 +4,11 @@
 erased with `rpm --root` in a scratch usr-merged root that holds a kernel's
 module tree, sh and depmod; the file triggers (taken from
 packaging/kabi-deps.spec) must run depmod once per release and transaction,
-upgrades included, and weak-modules with the paths added and really removed."""
-import os, re, shutil, subprocess, sys, tempfile
+upgrades included, and RHEL's weak-modules with the paths added and really
+removed.  Then, without RHEL's script and with kabi-deps in the root, a
+second kernel's package and the kmods come and go: kabi-deps weak-modules
+must keep exactly the fitting weak links, depmod still once per kernel."""
+import gzip, os, re, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from kabitest import Checks, RpmBuilder, kernel_headers, make_modules, run  # noqa: E402
@@ -86,8 +89,9 @@ def rpm_root(*args):
 # ---- the triggers package: the stanzas exactly as kabi-deps.spec has them
 spec = open(os.path.join(srcdir, "packaging/kabi-deps.spec")).read()
 stanzas = re.findall(r"^(%transfiletrigger\w+) triggers (-- .*\n(?:.+\n)+)", spec, re.M)
-check(len(stanzas) == 3, "kabi-deps.spec has the in, un and postun file triggers of the triggers package",
-      stanzas)
+check(sorted(k for k, _ in stanzas) == ["%transfiletriggerin", "%transfiletriggerpostun",
+                                        "%transfiletriggerpostun", "%transfiletriggerun"],
+      "kabi-deps.spec has the in, un and (one per prefix) postun file triggers of the triggers package", stanzas)
 sources = os.path.join(top, "SOURCES")
 os.makedirs(sources)
 shutil.copy(os.path.join(srcdir, "packaging/depmod-trigger.sh"), sources)
@@ -235,6 +239,111 @@ r = transaction("-e", "kmod-b", "kmod-c", "kmod-other")
 check(r.returncode == 0 and not r.stderr.strip(), "a failing depmod or weak-modules does not fail the "
       "transaction, nor show", r.stderr)
 check(os.path.getsize(state) == 0, "the paths kept for postun are used up")
+
+# ---- kabi-deps weak-modules where the system has no weak-modules
+os.unlink(os.path.join(root, "usr/sbin/weak-modules"))
+with open(os.path.join(root, "usr/sbin/depmod"), "w") as f:
+    f.write('#!/bin/sh\necho "$*" >>/var/log/depmod.calls\nexec /usr/lib/kabi-test/depmod "$@"\n')
+kabi_deps = os.path.join(builddir, "plugin/kabi-deps")
+copy_with_libs(kabi_deps)
+shutil.copy2(kabi_deps, os.path.join(root, "usr/bin/kabi-deps"))
+# its RUNPATH, $ORIGIN/, needs /proc: the library beside libc instead
+libc = re.search(r"(/\S+/)libc\.so\.6 ", run("ldd", kabi_deps).stdout).group(1)
+shutil.copy2(os.path.realpath(os.path.join(builddir, "plugin/libkabideps.so.0")),
+             os.path.join(root, os.path.realpath(libc).lstrip("/"), "libkabideps.so.0"))
+r = run("chroot", root, "/usr/bin/kabi-deps", "weak-modules", "--help")
+check(r.returncode == 0, "kabi-deps runs inside the root", r.stderr)
+# kernel references for the kernel of the headers: its Module.symvers, and a
+# module built against them as in-tree module (vermagic, struct module)
+with open(os.path.join(kbuild, "Module.symvers"), "rb") as f:
+    symvers = f.read()
+with gzip.open(os.path.join(moddir, "symvers.gz"), "wb") as f:
+    f.write(symvers)
+os.makedirs(os.path.join(moddir, "kernel/intree"))
+shutil.copy(os.path.join(mods, "user.ko"), os.path.join(moddir, "kernel/intree/intree.ko"))
+with open(os.path.join(moddir, "modules.order"), "w") as f:
+    f.write("kernel/intree/intree.ko\n")
+# and a package of a second kernel of the same ABI
+K2 = "0.0.2-same-abi"
+ksrc = os.path.join(top, "kernel-two-files")
+os.makedirs(ksrc)
+shutil.copy(os.path.join(mods, "user.ko"), os.path.join(ksrc, "intree.ko"))
+with gzip.open(os.path.join(ksrc, "symvers.gz"), "wb") as f:
+    f.write(symvers)
+KERNEL_SPEC = """Name: kernel-two
+Version: 1
+Release: 1
+Summary: a second kernel
+License: GPL-2.0-only
+%%global debug_package %%{nil}
+%%description
+test
+%%install
+d=%%{buildroot}/usr/lib/modules/%(k)s
+install -D -m 644 %(src)s/intree.ko $d/kernel/intree/intree.ko
+install -m 644 %(src)s/symvers.gz $d/symvers.gz
+echo kernel/intree/intree.ko >$d/modules.order
+touch $d/modules.builtin $d/modules.builtin.modinfo
+%%files
+/usr/lib/modules/%(k)s
+""" % dict(k=K2, src=ksrc)
+kb = next_builder("kernel-two")
+r = kb.build("kernel-two", KERNEL_SPEC, sources)
+check(r.returncode == 0, "the second kernel's package builds", r.stderr[-1500:])
+kernel_two = kb.rpm("kernel-two")
+weak = os.path.join(root, "usr/lib/modules", K2, "weak-updates/a/kmp.ko")
+
+
+def weak_links():
+    out = []
+    for d, _, files in os.walk(os.path.join(root, "usr/lib/modules")):
+        out += [os.path.relpath(os.path.join(d, f), root) for f in files
+                if "/weak-updates/" in os.path.join(d, f) + "/"]
+    return sorted(out)
+
+
+r = transaction("-i", a)
+check(r.returncode == 0 and not r.stderr.strip(), "kmod-a installs (one kernel)", r.stderr)
+check(log("depmod.calls").splitlines() == ONCE and weak_links() == [], "kabi-deps weak-modules: depmod -a "
+      "RELEASE once, no weak link", (log("depmod.calls"), weak_links()))
+r = transaction("-i", kernel_two)
+check(r.returncode == 0 and not r.stderr.strip(), "the second kernel installs", r.stderr)
+check(weak_links() == ["usr/lib/modules/%s/weak-updates/a/kmp.ko" % K2],
+      "a kernel's arrival: kmod-a is linked into it", weak_links())
+check(os.path.islink(weak) and os.readlink(weak) == "../../../%s/extra/a/kmp.ko" % kver,
+      "the link is relative", os.path.islink(weak) and os.readlink(weak))
+check(log("depmod.calls").splitlines() == ["-a " + K2], "depmod ran once, for the kernel whose links changed",
+      log("depmod.calls"))
+check(re.search(r"^weak-updates/a/kmp\.ko:", open(os.path.join(root, "usr/lib/modules", K2, "modules.dep")).read(),
+                re.M), "the weak link is in that kernel's modules.dep")
+r = transaction("-e", "kernel-two")
+check(r.returncode == 0 and not r.stderr.strip() and weak_links() == [],
+      "the kernel's removal: its weak link is gone", (r.stderr, weak_links()))
+check(not os.path.exists(os.path.join(root, "usr/lib/modules", K2, "weak-updates")), "and its emptied "
+      "weak-updates/")
+r = transaction("-i", kernel_two)
+check(r.returncode == 0 and os.path.islink(weak), "the kernel back: linked again", weak_links())
+r = transaction("-e", "kmod-a")
+check(r.returncode == 0 and not r.stderr.strip() and weak_links() == [],
+      "kmod-a's removal: its weak link is gone", (r.stderr, weak_links()))
+check(sorted(log("depmod.calls").splitlines()) == sorted(ONCE + ["-a " + K2]),
+      "depmod once for each kernel", log("depmod.calls"))
+# RHEL's script present, the configuration choosing kabi-deps
+with open(os.path.join(root, "usr/sbin/weak-modules"), "w") as f:
+    f.write('#!/bin/sh\necho called >>/var/log/weak-modules.calls\n')
+os.chmod(os.path.join(root, "usr/sbin/weak-modules"), 0o755)
+os.makedirs(os.path.join(root, "etc/kabi-deps"))
+with open(os.path.join(root, "etc/kabi-deps/triggers.conf"), "w") as f:
+    f.write("# kabi-deps in place of RHEL's weak-modules\nweak_modules=kabi-deps\n")
+r = transaction("-i", a)
+check(r.returncode == 0 and os.path.islink(weak) and not log("weak-modules.calls"),
+      "weak_modules=kabi-deps in triggers.conf: kabi-deps links, RHEL's script is not called",
+      (r.stderr, weak_links(), log("weak-modules.calls")))
+with open(os.path.join(root, "etc/kabi-deps/triggers.conf"), "w") as f:
+    f.write("weak_modules=none\n")
+r = transaction("-e", "kmod-a")
+check(r.returncode == 0 and os.path.islink(weak) and not log("weak-modules.calls"),
+      "weak_modules=none: no weak-modules at all (the link, now dangling, stays)", weak_links())
 
 shutil.rmtree(top)
 check.finish()
