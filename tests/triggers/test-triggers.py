@@ -8,7 +8,7 @@ upgrades included, and RHEL's weak-modules with the paths added and really
 removed.  Then, without RHEL's script and with kabi-deps in the root, a
 second kernel's package and the kmods come and go: kabi-deps weak-modules
 must keep exactly the fitting weak links, depmod still once per kernel."""
-import gzip, os, re, shutil, subprocess, sys, tempfile
+import atexit, gzip, os, re, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from kabitest import Checks, RpmBuilder, kernel_headers, make_modules, run  # noqa: E402
@@ -76,11 +76,14 @@ def modules_dep():
     return open(p).read() if os.path.exists(p) else ""
 
 
+chroot_env = None  # the environment of rpm, and so of the triggers
+
+
 def rpm_root(*args):
     """rpm on the scratch root; the kmods' kernel() Requires cannot be met there.
     stderr without the note Debian's rpm adds to every install, and rpm 4.20's
     about running inside a chroot already (the Debian 13 test)."""
-    r = run("rpm", "--root", root, *(args if args == ("--initdb",) else ("--nodeps",) + args))
+    r = run("rpm", "--root", root, *(args if args == ("--initdb",) else ("--nodeps",) + args), env=chroot_env)
     r.stderr = "\n".join(l for l in r.stderr.splitlines()
                          if not l.startswith(("rpm: ", "warning: private mounts in chroot")))
     return r
@@ -251,7 +254,19 @@ shutil.copy2(kabi_deps, os.path.join(root, "usr/bin/kabi-deps"))
 libc = re.search(r"(/\S+/)libc\.so\.6 ", run("ldd", kabi_deps).stdout).group(1)
 shutil.copy2(os.path.realpath(os.path.join(builddir, "plugin/libkabideps.so.0")),
              os.path.join(root, os.path.realpath(libc).lstrip("/"), "libkabideps.so.0"))
-r = run("chroot", root, "/usr/bin/kabi-deps", "weak-modules", "--help")
+# A sanitized build needs /proc (its own name, the leak check's threads):
+# mounted in the root for this part; reports go into the root, checked at the end.
+sanitizer_logs = os.path.join(root, "var/log/sanitizer")
+proc = os.path.join(root, "proc")
+if "libasan" in run("ldd", kabi_deps).stdout:
+    os.makedirs(sanitizer_logs)
+    os.makedirs(proc)
+    m = run("mount", "-t", "proc", "proc", proc)
+    check(m.returncode == 0, "/proc mounted in the root for the sanitized kabi-deps", m.stderr)
+    atexit.register(run, "umount", proc)
+    chroot_env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:log_path=/var/log/sanitizer/asan",
+                      UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=/var/log/sanitizer/ubsan")
+r = run("chroot", root, "/usr/bin/kabi-deps", "weak-modules", "--help", env=chroot_env)
 check(r.returncode == 0, "kabi-deps runs inside the root", r.stderr)
 # kernel references for the kernel of the headers: its Module.symvers, and a
 # module built against them as in-tree module (vermagic, struct module)
@@ -344,6 +359,12 @@ with open(os.path.join(root, "etc/kabi-deps/triggers.conf"), "w") as f:
 r = transaction("-e", "kmod-a")
 check(r.returncode == 0 and os.path.islink(weak) and not log("weak-modules.calls"),
       "weak_modules=none: no weak-modules at all (the link, now dangling, stays)", weak_links())
+if os.path.isdir(sanitizer_logs):
+    reports = [open(os.path.join(sanitizer_logs, f)).read() for f in sorted(os.listdir(sanitizer_logs))]
+    check(not [t for t in reports if "ERROR" in t or "runtime error" in t], "no sanitizer reports from the "
+          "triggers' kabi-deps", reports)
+if os.path.ismount(proc):
+    run("umount", proc)
 
 shutil.rmtree(top)
 check.finish()
