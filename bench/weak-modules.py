@@ -66,7 +66,8 @@ def main():
         open(os.path.join(d, "System.map"), "w").close()
     kmods = []
     for i in range(a.kmods):
-        p = os.path.join(template, "usr/lib/modules", kver, "extra", "kmp%02d" % i, "kmp%02d.ko" % i)
+        # named through /lib -> usr/lib, as packages name them
+        p = os.path.join(template, "lib/modules", kver, "extra", "kmp%02d" % i, "kmp%02d.ko" % i)
         os.makedirs(os.path.dirname(p))
         shutil.copy(os.path.join(mods, "kmp.ko"), p)
         kmods.append(p)
@@ -76,32 +77,39 @@ def main():
             shutil.rmtree(root)
         shutil.copytree(template, root, symlinks=True)
         stdin = "".join(p.replace(template, root) + "\n" for p in paths)
-        start = time.perf_counter()
-        r = subprocess.run(cmd(root), input=stdin, capture_output=True, text=True)
-        took = time.perf_counter() - start
-        if r.returncode:
-            sys.exit("bench: %s failed:\n%s" % (cmd(root), (r.stdout + r.stderr)[-2000:]))
+        with open(os.path.join(top, "stdin"), "w") as f:
+            f.write(stdin)
+        with open(os.path.join(top, "stdin")) as fin, open(os.path.join(top, "out"), "w") as fout:
+            start = time.perf_counter()
+            p = subprocess.Popen(cmd(root), stdin=fin, stdout=fout, stderr=subprocess.STDOUT)
+            _, status, usage = os.wait4(p.pid, 0)
+            took = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status):
+            sys.exit("bench: %s failed:\n%s" % (cmd(root), open(os.path.join(top, "out")).read()[-2000:]))
         n = sum(len(fs) for d, _, fs in os.walk(os.path.join(root, "usr/lib/modules")) if "/weak-updates" in d)
-        return took, n
+        # CPU time of it and every child it waited for (depmod, modinfo, ...)
+        return took, usage.ru_utime + usage.ru_stime, n
 
     def median(cmd, runs):
         res = [one(cmd, kmods, os.path.join(top, "root")) for _ in range(runs)]
-        return statistics.median(r[0] for r in res), res[-1][1]
+        return statistics.median(r[0] for r in res), statistics.median(r[1] for r in res), res[-1][2]
 
     ours = lambda root: [kabi_deps, "weak-modules", "--root", root, "--add-modules"]
     dry = lambda root: [kabi_deps, "weak-modules", "--root", root, "--dry-run", "--add-modules"]
     theirs = lambda root: ["bash", rhel, "--basedir", root, "--no-initramfs", "--dracut", "/bin/true", "--add-modules"]
-    print("%d kernels, %d kmods in %s/extra (median of %d runs, %d for RHEL's):"
-          % (a.kernels, a.kmods, kver, a.runs, a.rhel_runs))
-    t, n = median(dry, a.runs)
-    print("  kabi-deps weak-modules --dry-run     %7.3f s   (deciding only)" % t)
-    t_ours, n = median(ours, a.runs)
-    print("  kabi-deps weak-modules               %7.3f s   %d links, %d depmod runs" % (t_ours, n, a.kernels - 1))
-    if os.path.exists(rhel):
-        t, n = median(theirs, a.rhel_runs)
-        print("  RHEL's weak-modules                  %7.3f s   %d links (%.0fx slower)" % (t, n, t / t_ours))
+    print("%d kernels, %d kmods in %s/extra; medians of %d runs (%d for RHEL's), wall clock and CPU "
+          "(user + system, children included):" % (a.kernels, a.kmods, kver, a.runs, a.rhel_runs))
+    t, c, n = median(dry, a.runs)
+    print("  kabi-deps weak-modules --dry-run   %7.3f s  %7.3f s CPU   (deciding only)" % (t, c))
+    t_ours, c_ours, n = median(ours, a.runs)
+    print("  kabi-deps weak-modules             %7.3f s  %7.3f s CPU   %d links, %d depmod runs"
+          % (t_ours, c_ours, n, a.kernels - 1))
+    if os.path.exists(rhel) and a.rhel_runs:
+        t, c, n = median(theirs, a.rhel_runs)
+        print("  RHEL's weak-modules                %7.3f s  %7.3f s CPU   %d links (%.0fx the CPU)"
+              % (t, c, n, c / c_ours))
     else:
-        print("  RHEL's weak-modules: not found at %s (--peers)" % rhel)
+        print("  RHEL's weak-modules: not run (%s; --peers, --rhel-runs)" % rhel)
     shutil.rmtree(top) if not os.environ.get("KEEP") else print(top)
 
 

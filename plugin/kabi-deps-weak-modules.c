@@ -626,11 +626,13 @@ static bool parse_module_path(const struct wm *wm, const char *image, char **rel
 			rest = image + strlen(bases[b]);
 	/* kernels found through symlinked directories have other physical paths */
 	for (size_t i = 0; i < wm->n_kernels && !rest; i++) {
-		const char *dir = wm->kernels[i].image;
-		size_t len = strlen(dir) - strlen(wm->kernels[i].release);
+		const char *dir = wm->kernels[i].image, *rel = wm->kernels[i].release;
+		size_t dl = strlen(dir), rl = strlen(rel);
 
-		if (strncmp(image, dir, len) == 0)
-			rest = image + len;
+		/* only where the directory has the release's name */
+		if (dl > rl && dir[dl - rl - 1] == '/' && strcmp(dir + dl - rl, rel) == 0 &&
+		    strncmp(image, dir, dl - rl) == 0)
+			rest = image + dl - rl;
 	}
 	if (!rest || !(slash = strchr(rest, '/')) || slash == rest)
 		return false;
@@ -692,15 +694,17 @@ static void scan_weak_updates(struct wm *wm, struct kernel *k, const char *dir, 
 				image = normalize(from);
 				free(from);
 			}
-			if (parse_module_path(wm, image, &l.release, &l.updates, &l.target_subpath)) {
+			/* ours: a module's name, pointing at a module's place */
+			if (name && parse_module_path(wm, image, &l.release, &l.updates, &l.target_subpath)) {
 				l.subpath = xstrdup(s);
 				k->links = xrealloc(k->links, (k->n_links + 1) * sizeof(*k->links));
 				k->links[k->n_links++] = l;
 			} else {
 				char *host = host_path(wm, image);
 
-				warn(wm, "%s points outside /lib/modules/*/{extra,updates} (%s%s): not a weak "
-				     "link of ours, left alone", p, target, exists(host) ? "" : ", which does not exist");
+				warn(wm, "%s -> %s%s: %s: not a weak link of ours, left alone", p, target,
+				     exists(host) ? "" : ", which does not exist",
+				     name ? "points outside /lib/modules/*/{extra,updates}" : "not named as a module");
 				strv_push(&k->occupied, &k->n_occupied, s);
 				if (name)
 					strv_push(&k->own_names, &k->n_own_names, name);
@@ -997,6 +1001,19 @@ static bool link_is(const struct link *l, const struct kmod *m)
 	       strcmp(l->target_subpath, m->subpath) == 0;
 }
 
+/* Is subpath, or a directory on the way to it, something that is not ours
+ * (a file, a foreign symlink that may lead out of the tree)? */
+static bool occupied(const struct kernel *k, const char *subpath)
+{
+	for (size_t i = 0; i < k->n_occupied; i++) {
+		size_t len = strlen(k->occupied[i]);
+
+		if (strncmp(subpath, k->occupied[i], len) == 0 && (subpath[len] == '\0' || subpath[len] == '/'))
+			return true;
+	}
+	return false;
+}
+
 static void reconcile(struct wm *wm, struct kernel *k, struct cand *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -1014,7 +1031,7 @@ static void reconcile(struct wm *wm, struct kernel *k, struct cand *c, size_t n)
 				k->changed = true;
 			continue;
 		}
-		if (strv_has(k->occupied, k->n_occupied, c[i].m->subpath)) {
+		if (occupied(k, c[i].m->subpath)) {
 			warn(wm, "%s/weak-updates/%s exists and is not a weak link of ours: %s not linked",
 			     k->host, c[i].m->subpath, c[i].m->host);
 			c[i].linked = false;

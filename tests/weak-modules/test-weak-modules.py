@@ -308,6 +308,8 @@ open(os.path.join(root, "opt/foreign.ko"), "w").close()
 os.symlink("/opt/foreign.ko", os.path.join(wu, "foreign.ko"))
 os.symlink("/opt/nothing.ko", os.path.join(wu, "nothing.ko"))
 open(os.path.join(wu, "README"), "w").close()
+os.symlink("/opt", os.path.join(wu, "vendor"))  # a directory link leading out of the tree
+vendor = install(KMP, REL_A, "vendor/vendor.ko")
 bad = install(KMP, REL_A, "bad/bad.ko")
 with open(bad, "wb") as f:
     f.write(b"\x7fELF garbage")
@@ -316,7 +318,7 @@ with gzip.open(os.path.join(root, "lib/modules", REL_CRC, "symvers.gz"), "wb") a
     f.write(b"0xnothex\tsym\n")
 nokernel = os.path.join(root, "lib/modules/6.1.0-99-amd64")
 os.makedirs(os.path.join(nokernel, "kernel"))
-r = wm("--add-modules", bad, odd)
+r = wm("--add-modules", bad, odd, vendor)
 err = r.stderr
 check(r.returncode == 1, "bad input: exit status 1", r.returncode)
 check(os.path.realpath(bad) in err, "the unreadable module is named", err)
@@ -331,6 +333,9 @@ check(not any(k[1].startswith("bad") for k in have), "the unreadable module is l
 check((REL_SAME, "gone.ko") not in have, "the dangling link of ours is removed", have)
 check(os.path.islink(os.path.join(wu, "foreign.ko")) and os.path.islink(os.path.join(wu, "nothing.ko")) and
       os.path.exists(os.path.join(wu, "README")), "links outside /lib/modules and other files are untouched")
+check(os.path.join(os.path.realpath(wu), "vendor") in err and not os.path.exists(os.path.join(root, "opt/vendor.ko"))
+      and (REL_NEW, "vendor/vendor.ko") in have, "a foreign directory link in weak-updates/ is named, nothing made "
+      "through it; the other kernel gets the module", (err, have))
 check(not os.path.exists("pwned") and not os.path.exists(os.path.join(root, "pwned")), "no shell ran the path")
 r = wm("--add-kernel", "6.1.0-99-amd64")
 check(r.returncode == 1 and nokernel in r.stderr and "modules.order" in r.stderr,
