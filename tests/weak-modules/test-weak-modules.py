@@ -384,8 +384,43 @@ else:
     host = [t for t in rh.values() if t.startswith(twin)]
     check(host and len(host) == len(rh), "RHEL's --basedir writes the root's host path into its links: they "
           "dangle inside the image", sorted(rh.values()))
+
+    # a kernel arrives: RHEL's --add-kernel decides it right
+    kernel(REL_NEW, symvers_lines)
+    shutil.copytree(os.path.join(root, "usr/lib/modules", REL_NEW), os.path.join(twin, "usr/lib/modules", REL_NEW),
+                    symlinks=True)
+    ours = wm("--add-kernel", REL_NEW)
+    theirs = rhel(twin, "--add-kernel", REL_NEW)
+    new_mine = {k for k in links() if k[0] == REL_NEW}
+    new_rh = {k for k in links(twin) if k[0] == REL_NEW}
+    check(ours.returncode == 0 and theirs.returncode == 0 and new_mine == new_rh ==
+          {(REL_NEW, "kmp/kmp.ko"), (REL_NEW, "user/user.ko")}, "--add-kernel: the same links as RHEL's",
+          (theirs.stdout + theirs.stderr, sorted(new_rh), sorted(new_mine)))
+
+    # a kmod goes: its links and those of the kmod needing it, on both
+    os.unlink(kmp)
+    os.unlink(kmp.replace(root, twin))
+    ours = wm("--remove-modules", kmp)
+    theirs = rhel(twin, "--remove-modules", stdin=kmp.replace(root, twin) + "\n")
+    check(ours.returncode == 0 and links() == {}, "ours: kmp.ko removed, no links left", links())
+    left = {k for k in decisions(links(twin)) if k[0] not in (REL_SIZE, REL_FLAGS)}
+    check(theirs.returncode == 0 and left == set(), "RHEL's removes the same links (it is right there too)",
+          (theirs.stdout + theirs.stderr, sorted(links(twin))))
+
+    # ours on RHEL's links: the wrong ones removed, the host paths made relative
+    shutil.copy(KMP, kmp)
+    shutil.copy(KMP, kmp.replace(root, twin))
+    for base in (twin,):
+        for k in list(links(base)):
+            os.unlink(os.path.join(base, "usr/lib/modules", k[0], "weak-updates", k[1]))
+    rhel(twin, "--add-modules", stdin="%s\n%s\n" % (kmp.replace(root, twin), user.replace(root, twin)))
+    wm("--add-modules", kmp)
+    broken = links(twin)
+    check((REL_SIZE, "kmp/kmp.ko") in broken and all(t.startswith(twin) for t in broken.values()),
+          "RHEL's links again, with host paths", sorted(broken.items()))
     ours_twin = wm("--add-modules", kmp.replace(root, twin), base=twin)
-    check(decisions(links(twin)) == decisions(mine) and not [t for t in links(twin).values() if t.startswith(twin)],
+    check(decisions(links(twin)) == decisions(links()) and
+          not [t for t in links(twin).values() if t.startswith(twin)],
           "ours on RHEL's result: its wrong links removed, its host-path links made relative",
           (ours_twin.stdout, ours_twin.stderr, sorted(links(twin).items())))
 
