@@ -58,9 +58,14 @@ has "$devel" "$(rpm --eval '%{_libdir}')/pkgconfig/kabideps.pc"
 has "$triggers" /usr/libexec/kabi-deps/depmod-trigger
 rpm -qpR "$main" | grep -E '^kabi-deps-libs\(.*\) = '"$version"'-' >/dev/null; check $? "kabi-deps requires its libs, same build"
 [ "$(rpm -qp --qf '%{arch}' "$triggers")" = noarch ]; check $? "kabi-deps-triggers is noarch"
-for t in transfiletriggerin transfiletriggerun transfiletriggerpostun; do
+for t in transfiletriggerin transfiletriggerun; do
 	rpm -qp --filetriggers "$triggers" | grep "^$t scriptlet.* -- /lib/modules/, /usr/lib/modules/$" >/dev/null
 	check $? "kabi-deps-triggers: $t on /lib/modules/ and /usr/lib/modules/"
+done
+# rpm matches a postun file trigger's first prefix only: one trigger each
+for prefix in /lib/modules/ /usr/lib/modules/; do
+	rpm -qp --filetriggers "$triggers" | grep "^transfiletriggerpostun scriptlet.* -- $prefix$" >/dev/null
+	check $? "kabi-deps-triggers: transfiletriggerpostun on $prefix alone"
 done
 
 # The packaged files, unpacked: every path the attr and the Lua glue name

@@ -75,6 +75,13 @@ static void check_module(const struct kabi_module *mod, const struct fx_options 
 		ck_assert_str_eq(s[3].name, fx_long_import.name);
 		ck_assert_uint_eq(s[3].crc, fx_long_import.crc);
 	}
+	/* struct module as the fixture lays it out: 64 bytes */
+	{
+		uint64_t this_size = 0;
+
+		ck_assert_int_eq(kabi_module_this_module_size(mod, &this_size), 0);
+		ck_assert_uint_eq(this_size, 64);
+	}
 }
 
 START_TEST(every_era_class_and_byte_order)
