@@ -21,7 +21,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -511,7 +510,9 @@ static bool walk_intree(struct wm *wm, struct kernel *k, const char *dir, int de
 		char *p = xasprintf("%s/%s", dir, names[i]), *name;
 		struct stat st;
 
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+		if (lstat(p, &st) < 0)
+			st.st_mode = 0;
+		if (S_ISDIR(st.st_mode))
 			found = walk_intree(wm, k, p, depth + 1);
 		else if (S_ISREG(st.st_mode) && (name = module_name(p))) {
 			free(name);
@@ -545,8 +546,10 @@ static bool load_intree(struct wm *wm, struct kernel *k)
 			/* modules.order names .ko; the file may be compressed */
 			char *p = xasprintf("%s/%s%s", k->host, line, i ? module_suffixes[i] + 3 : "");
 
-			if (exists(p))
-				tries++, try_intree(wm, k, p);
+			if (exists(p)) {
+				tries++;
+				try_intree(wm, k, p);
+			}
 			free(p);
 		}
 		if (k->intree_path)
@@ -591,7 +594,9 @@ static void walk_kmods(struct wm *wm, struct kernel *k, bool updates, const char
 		char *name;
 		struct stat st;
 
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && depth < 32)
+		if (lstat(p, &st) < 0)
+			st.st_mode = 0;
+		if (S_ISDIR(st.st_mode) && depth < 32)
 			walk_kmods(wm, k, updates, p, s, depth + 1);
 		else if (S_ISREG(st.st_mode) && (name = module_name(p)))
 			add_kmod(wm, k, updates, p, s, name);
