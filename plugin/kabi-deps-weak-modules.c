@@ -1037,7 +1037,7 @@ static void reconcile(struct wm *wm, struct kernel *k, struct cand *c, size_t n)
 			continue;
 		}
 		if (occupied(k, c[i].m->subpath)) {
-			warn(wm, "%s/weak-updates/%s exists and is not a weak link of ours: %s not linked",
+			warn(wm, "%s/weak-updates/%s: it, or a directory on its way, is not ours: %s not linked",
 			     k->host, c[i].m->subpath, c[i].m->host);
 			c[i].linked = false;
 			free(c[i].why);
