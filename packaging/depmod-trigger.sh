@@ -132,13 +132,18 @@ if [ "$weak" = kabi-deps ]; then
 	unset IFS
 	set +f
 	changed=$(printf '%s' "$added" | "$kabi_deps" weak-modules --no-initramfs --print-changed "$@" \
-		--add-modules 2>/dev/null) || :
+		--add-modules 2>/dev/null)
+	status=$?
 	if [ "$initramfs" = dracut ] && [ -n "$changed" ]; then
 		printf '%s\n' "$changed" | while IFS= read -r release; do
 			dracut -f --kver "$release" >/dev/null 2>&1 || :
 		done
 	fi
-	exit 0
+	# 0 done, 1 bad input named (the rest done, depmods included); else it
+	# did not run (a kabi-deps without weak-modules, a crash): depmod below
+	[ "$status" -gt 1 ] || exit 0
+	weak=none
+	kept=
 fi
 
 printf '%s' "$releases" | while IFS= read -r release; do
@@ -149,7 +154,7 @@ done
 
 [ -z "$kept" ] || true 2>/dev/null >"$state"
 
-if [ "$weak" = rhel ]; then
+if [ "$weak" = rhel ] && [ -x "$rhel_wm" ]; then
 	if [ -n "$removed" ]; then
 		printf '%s' "$removed" | "$rhel_wm" --remove-modules >/dev/null 2>&1 || :
 	fi

@@ -359,6 +359,16 @@ with open(os.path.join(root, "etc/kabi-deps/triggers.conf"), "w") as f:
 r = transaction("-e", "kmod-a")
 check(r.returncode == 0 and os.path.islink(weak) and not log("weak-modules.calls"),
       "weak_modules=none: no weak-modules at all (the link, now dangling, stays)", weak_links())
+# a kabi-deps that cannot do it (older, or broken): the depmods still run
+with open(os.path.join(root, "etc/kabi-deps/triggers.conf"), "w") as f:
+    f.write("weak_modules=kabi-deps\n")
+os.rename(os.path.join(root, "usr/bin/kabi-deps"), os.path.join(root, "usr/bin/kabi-deps.real"))
+with open(os.path.join(root, "usr/bin/kabi-deps"), "w") as f:
+    f.write("#!/bin/sh\necho 'kabi-deps: unknown command' >&2\nexit 2\n")
+os.chmod(os.path.join(root, "usr/bin/kabi-deps"), 0o755)
+r = transaction("-i", a)
+check(r.returncode == 0 and not r.stderr.strip() and log("depmod.calls").splitlines() == ONCE,
+      "a kabi-deps without weak-modules: depmod -a RELEASE still ran once", (r.stderr, log("depmod.calls")))
 if os.path.isdir(sanitizer_logs):
     reports = [open(os.path.join(sanitizer_logs, f)).read() for f in sorted(os.listdir(sanitizer_logs))]
     check(not [t for t in reports if "ERROR" in t or "runtime error" in t], "no sanitizer reports from the "
