@@ -17,7 +17,8 @@
  * B's reference or in a module loadable into B: B's own out-of-tree modules
  * or the other modules linked into B.  The last is a fixed point: every name
  * starts at its newest statically fitting build, and a build whose imports
- * are not met gives way to the next older one until nothing changes.
+ * are not met gives way to the next older one until every linked build's
+ * imports are met.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -909,7 +910,9 @@ static struct cand *decide(struct wm *wm, struct kernel *k, size_t *n_out)
 		for (size_t i = 0; i < n && !again; i++) {
 			if (!c[i].linked || !(c[i].why = imports_misfit(k, c[i].m, offers, n_offers)))
 				continue;
-			/* offers only shrink: it never fits later; an older build may */
+			/* every linked build is checked again in the next round, so what
+			 * stays linked fits the final offers; a rejected one stays
+			 * rejected (a name's choice only moves to older builds: this ends) */
 			c[i].linked = false;
 			for (size_t j = i + 1; j < n && strcmp(c[j].m->name, c[i].m->name) == 0; j++)
 				if (!c[j].why) {
