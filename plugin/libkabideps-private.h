@@ -160,7 +160,8 @@ void kabi_stablelists_free(struct kabi_hash *cache);
 int kabi_strv_push(struct kabi_strv *sv, char *s); /* takes s */
 int kabi_strv_pushf(struct kabi_strv *sv, const char *fmt, ...) KABI_PRINTF(2, 3);
 /* kernel-uname-r = RELEASE, or kernel-uname-r(RELEASE) where RELEASE is no
- * rpm version: the one dependency on exactly that kernel build. */
-int kabi_push_uname_r(struct kabi_strv *out, const char *release);
+ * rpm version outside SUSE naming: the one dependency on exactly that
+ * kernel build. */
+int kabi_push_uname_r(struct kabi_strv *out, const char *release, const char *flavor);
 
 #endif

@@ -275,12 +275,15 @@ END_TEST
 START_TEST(kernel_side_release)
 {
 	static const struct {
-		const char *file, *text, *want;
+		const char *file, *text, *want, *flavor;
 	} cases[] = {
 		{ "symvers-" FX_RELEASE ".gz", crcless_reference, "kernel-uname-r = " FX_RELEASE "\n" },
 		{ "symvers-" FX_RELEASE ".gz", reference,
 		  "kernel(_printk) = 0x00000001\nkernel(module_layout) = 0x9060323f\nkernel-uname-r = " FX_RELEASE "\n" },
 		{ "symvers-6.1.0-57-amd64.gz", crcless_reference, "kernel-uname-r(6.1.0-57-amd64)\n" },
+		/* SUSE's rpm takes SUSE's releases, two dashes and all */
+		{ "symvers-6.4.0-150600.23.25-default.gz", crcless_reference,
+		  "kernel-uname-r = 6.4.0-150600.23.25-default\n", "auto" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -289,6 +292,8 @@ START_TEST(kernel_side_release)
 		struct kabi_strv prov = { 0 };
 		char *p;
 
+		if (cases[i].flavor)
+			ck_assert_int_eq(kabi_ctx_set_option(ctx, "flavor", cases[i].flavor), 0);
 		ck_assert_msg(kabi_provides_file(ctx, NULL, path, &prov) == 0, "%s", kabi_ctx_error(ctx));
 		p = joined(&prov);
 		ck_assert_str_eq(p, cases[i].want);
