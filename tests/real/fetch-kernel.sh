@@ -149,7 +149,10 @@ if [ -z "$image" ]; then
 			if have_pkg "linux-image-$abi-$fl" && have_pkg "linux-headers-$abi-$fl"; then
 				candidates=$((candidates + 1))
 				# a mirror may list what it no longer serves: try the next ABI
-				if download "linux-image-$abi-$fl" "linux-headers-$abi-$fl"; then
+				# from 7.x (sid) the modules are a package of their own
+				modules=
+				if have_pkg "linux-modules-$abi-$fl"; then modules=linux-modules-$abi-$fl; fi
+				if download "linux-image-$abi-$fl" "linux-headers-$abi-$fl" $modules; then
 					image=linux-image-$abi-$fl headers=linux-headers-$abi-$fl
 					break 2
 				fi
