@@ -42,6 +42,9 @@ import sys
 import tempfile
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from kabitest import uname_r  # noqa: E402
+
 MODULE_SUFFIXES = ('.ko', '.ko.xz', '.ko.zst', '.ko.gz')
 GPL_TYPES = ('EXPORT_SYMBOL_GPL', 'EXPORT_UNUSED_SYMBOL_GPL')
 DEP_RE = re.compile(r'^(kernel|ksym)\((.+)\)(?: = (0x[0-9a-fA-F]+))?$')
@@ -218,11 +221,12 @@ LINKER_SYMBOLS = ('_GLOBAL_OFFSET_TABLE_', '__this_module')
 
 
 def undefined_symbols(path):
-    """[(name, None)] of the global undefined symbols (nm -u, weak ones left out)."""
+    """[(name, None)] of the global undefined symbols in symbol table order (nm -u -p,
+    weak ones left out)."""
     with tempfile.NamedTemporaryFile(suffix='.ko') as tmp:
         tmp.write(decompress(path))
         tmp.flush()
-        r = subprocess.run(['nm', '-u', '-P', tmp.name], stdout=subprocess.PIPE,
+        r = subprocess.run(['nm', '-u', '-P', '-p', tmp.name], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     if r.returncode:
         raise RuntimeError('nm -u failed: ' + r.stderr.strip())
@@ -434,13 +438,6 @@ def dep_lines(mod, kind, lines, bad):
             bad.add(mod, sym, '%s twice' % kind, None, '%r and %r' % (res[sym], line))
         res[sym] = line
     return res, other
-
-
-def uname_r(release):
-    """kernel-uname-r as kabi-deps writes it: a version where rpm takes one."""
-    if release.count('-') <= 1 and re.fullmatch(r'[A-Za-z0-9._+~^-]+', release):
-        return 'kernel-uname-r = ' + release
-    return 'kernel-uname-r(%s)' % release
 
 
 def check_deps(moddir, symvers_path, symvers, kabi_deps, dumps, imports, tree_exports, bad, stats, crcless):

@@ -88,8 +88,13 @@ private_apt() {
 	mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
 	{
 		echo "deb [arch=$arch signed-by=$keyring] $mirror $psuite main"
-		echo "deb [arch=$arch signed-by=$keyring] $mirror $psuite-updates main"
-		echo "deb [arch=$arch signed-by=$keyring] $secmirror $psuite-security main"
+		case $psuite in
+		sid | unstable | experimental) ;; # no updates or security suites
+		*)
+			echo "deb [arch=$arch signed-by=$keyring] $mirror $psuite-updates main"
+			echo "deb [arch=$arch signed-by=$keyring] $secmirror $psuite-security main"
+			;;
+		esac
 	} >"$state/sources.list"
 	apt_opts="-o Dir::Etc::SourceList=$state/sources.list -o Dir::Etc::SourceParts=/nonexistent
 		-o Dir::State::Lists=$state/lists -o Dir::Cache=$state/cache
