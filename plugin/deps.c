@@ -449,6 +449,38 @@ static void check_stablelist(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, c
 			 outside.count > WARN_LIST_MAX ? ", ..." : "");
 }
 
+/* Can rpm take a release as a version?  At most one '-' (version-release)
+ * and only the characters rpmbuild accepts in a dependency's version. */
+static bool is_rpm_version(const char *s)
+{
+	bool dash = false;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s == '-') {
+			if (dash)
+				return false;
+			dash = true;
+		} else if (!isalnum((unsigned char)*s) && !strchr("._+~^", *s)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The dependency on one kernel build: kernel-uname-r = RELEASE, as the
+ * distributions' kernels provide it.  Fedora and RHEL releases have one
+ * dash; SUSE's have two (6.4.0-150600.23.25-default), which SUSE's rpm
+ * takes.  Elsewhere a release rpm does not take as a version (Debian's
+ * 6.1.0-57-amd64) is named instead: kernel-uname-r(RELEASE), and the kernel
+ * side provides the same. */
+static int push_uname_r(struct kabi_strv *out, const char *release, const char *flavor)
+{
+	return flavor || is_rpm_version(release) ? kabi_strv_pushf(out, "kernel-uname-r = %s", release)
+						 : kabi_strv_pushf(out, "kernel-uname-r(%s)", release);
+}
+
 /* Requires of a module with modversions: each import with its CRC. */
 static int crc_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const struct kabi_mod_view *m,
 			const struct kabi_symvers *ref, const char *flavor, struct kabi_strv *out)
@@ -517,7 +549,7 @@ static int release_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, co
 	else if (!in_tree)
 		kabi_log(ctx, KABI_LOG_WARNING, "%s: built without modversions: requires kernel-uname-r = %s, "
 			 "so it installs only next to that kernel build", m->path, m->release);
-	if (kabi_push_uname_r(out, m->release, flavor) < 0)
+	if (push_uname_r(out, m->release, flavor) < 0)
 		return kabi_fail(ctx, ENOMEM, "out of memory");
 	/* Without a reference the kernel's own exports cannot be told from
 	 * other kmods': the release alone (its absence was logged). */
@@ -700,41 +732,9 @@ static char *headers_release(const char *dir)
 	return line[0] && !strchr(line, ' ') ? strdup(line) : NULL;
 }
 
-/* Can rpm take a release as a version?  At most one '-' (version-release)
- * and only the characters rpmbuild accepts in a dependency's version. */
-static bool is_rpm_version(const char *s)
-{
-	bool dash = false;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s == '-') {
-			if (dash)
-				return false;
-			dash = true;
-		} else if (!isalnum((unsigned char)*s) && !strchr("._+~^", *s)) {
-			return false;
-		}
-	}
-	return true;
-}
-
-/* The dependency on one kernel build: kernel-uname-r = RELEASE, as the
- * distributions' kernels provide it.  Fedora and RHEL releases have one
- * dash; SUSE's have two (6.4.0-150600.23.25-default), which SUSE's rpm
- * takes.  Elsewhere a release rpm does not take as a version (Debian's
- * 6.1.0-57-amd64) is named instead: kernel-uname-r(RELEASE), and the kernel
- * side provides the same. */
-int kabi_push_uname_r(struct kabi_strv *out, const char *release, const char *flavor)
-{
-	return flavor || is_rpm_version(release) ? kabi_strv_pushf(out, "kernel-uname-r = %s", release)
-						 : kabi_strv_pushf(out, "kernel-uname-r(%s)", release);
-}
-
 static int release_provides(struct kabi_ctx *ctx, const char *release, struct kabi_strv *out)
 {
-	if (release && kabi_push_uname_r(out, release, kabi_flavor(ctx, release)) < 0)
+	if (release && push_uname_r(out, release, kabi_flavor(ctx, release)) < 0)
 		return kabi_fail(ctx, ENOMEM, "out of memory");
 	return 0;
 }

@@ -124,7 +124,7 @@ struct kabi_mod_view {
 	const char *release;
 	unsigned machine;      /* ELF e_machine, class, data: the architecture */
 	int elf_class, elf_data;
-	bool modversions;        /* imports carry CRCs */
+	bool modversions;          /* imports carry CRCs */
 	bool vermagic_modversions; /* its vermagic says "modversions" */
 	const struct kabi_sym *imports;
 	size_t n_imports;
@@ -159,9 +159,5 @@ void kabi_stablelists_free(struct kabi_hash *cache);
 /* ---- dependency strings (deps.c) ---- */
 int kabi_strv_push(struct kabi_strv *sv, char *s); /* takes s */
 int kabi_strv_pushf(struct kabi_strv *sv, const char *fmt, ...) KABI_PRINTF(2, 3);
-/* kernel-uname-r = RELEASE, or kernel-uname-r(RELEASE) where RELEASE is no
- * rpm version outside SUSE naming: the one dependency on exactly that
- * kernel build. */
-int kabi_push_uname_r(struct kabi_strv *out, const char *release, const char *flavor);
 
 #endif
