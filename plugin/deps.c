@@ -5,6 +5,7 @@
  * provides.  CRCs are always "0x%08x" lowercase, as Module.symvers and
  * Fedora print them (rpm compares "0x0a12" and "0xa12" as different).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,16 @@ KABI_EXPORT void kabi_pkg_free(struct kabi_pkg *pkg)
 	free(pkg);
 }
 
+static bool has_word(const char *s, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = s; (p = strstr(p, word)); p += len)
+		if ((p == s || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
 void kabi_view_of(const struct kabi_module *mod, struct kabi_mod_view *v)
 {
 	*v = (struct kabi_mod_view){
@@ -170,7 +181,11 @@ void kabi_view_of(const struct kabi_module *mod, struct kabi_mod_view *v)
 		.machine = kabi_module_elf_machine(mod),
 		.elf_class = kabi_module_elf_class(mod),
 		.elf_data = kabi_module_elf_data(mod),
+		.modversions = kabi_module_has_modversions(mod),
 	};
+	const char *vermagic = kabi_module_modinfo_get(mod, "vermagic");
+
+	v->vermagic_modversions = vermagic && has_word(vermagic, "modversions");
 	v->imports = kabi_module_imports(mod, &v->n_imports);
 	v->modinfo = kabi_module_modinfo(mod, &v->n_modinfo);
 }
@@ -434,19 +449,52 @@ static void check_stablelist(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, c
 			 outside.count > WARN_LIST_MAX ? ", ..." : "");
 }
 
-static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
-		       const struct kabi_mod_view *m, struct kabi_strv *out)
+/* Can rpm take a release as a version?  At most one '-' (version-release)
+ * and only the characters rpmbuild accepts in a dependency's version. */
+static bool is_rpm_version(const char *s)
 {
-	const struct kabi_symvers *ref = kabi_ctx_reference(ctx, m->release);
+	bool dash = false;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s == '-') {
+			if (dash)
+				return false;
+			dash = true;
+		} else if (!isalnum((unsigned char)*s) && !strchr("._+~^", *s)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The dependency on one kernel build: kernel-uname-r = RELEASE, as the
+ * distributions' kernels provide it.  Fedora and RHEL releases have one
+ * dash; SUSE's have two (6.4.0-150600.23.25-default), which SUSE's rpm
+ * takes.  Elsewhere a release rpm does not take as a version (Debian's
+ * 6.1.0-57-amd64) is named instead: kernel-uname-r(RELEASE), and the kernel
+ * side provides the same. */
+static int push_uname_r(struct kabi_strv *out, const char *release, const char *flavor)
+{
+	return flavor || is_rpm_version(release) ? kabi_strv_pushf(out, "kernel-uname-r = %s", release)
+						 : kabi_strv_pushf(out, "kernel-uname-r(%s)", release);
+}
+
+/* Requires of a module with modversions: each import with its CRC. */
+static int crc_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const struct kabi_mod_view *m,
+			const struct kabi_symvers *ref, const char *flavor, struct kabi_strv *out)
+{
 	const struct kabi_symsets *sets = kabi_ctx_symsets(ctx, m->release);
-	const char *flavor = kabi_flavor(ctx, m->release);
-	const char *failed = kabi_ctx_failed_reference(ctx);
 	struct name_list mismatches = { .len = 0 };
 
-	/* Without the reference it was told to use, every kernel() would be a
-	 * ksym(): no Requires at all is the honest answer, with an error. */
-	if (failed)
-		return kabi_fail(ctx, EINVAL, "the kernel reference %s cannot be read", failed);
+	if (ref && !kabi_symvers_has_crcs(ref)) {
+		/* its CRCs would all "differ": one message, and no kernel() claims */
+		kabi_log(ctx, KABI_LOG_WARNING, "%s: has modversions CRCs, but its kernel reference %s has none "
+			 "(a kernel built without CONFIG_MODVERSIONS): built against another kernel build?",
+			 m->path, kabi_symvers_path(ref));
+		ref = NULL;
+	}
 	for (size_t i = 0; i < m->n_imports; i++) {
 		const struct kabi_sym *imp = &m->imports[i];
 		const struct kabi_symvers_entry *re;
@@ -477,6 +525,61 @@ static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 			 mismatches.count == 1 ? "" : "s", mismatches.count == 1 ? "s" : "",
 			 kabi_symvers_path(ref), mismatches.text,
 			 mismatches.count > WARN_LIST_MAX ? ", ..." : "");
+	return 0;
+}
+
+/* Requires of a module without modversions: nothing tells which kernel
+ * builds it fits but the release it was built for, so it requires that
+ * release (as kernel packages provide it), and by name what it imports
+ * from other kmods (doc/dependencies.md, "Modules without modversions"). */
+static int release_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const struct kabi_mod_view *m,
+			    const struct kabi_symvers *ref, const char *flavor, struct kabi_strv *out)
+{
+	bool in_tree = kabi_path_in_tree(m->path);
+
+	if (!m->release)
+		return kabi_fail(ctx, EINVAL, "no modversions and no vermagic: nothing says which kernel it fits");
+	if (m->vermagic_modversions)
+		kabi_log(ctx, KABI_LOG_WARNING, "%s: its vermagic says modversions, but it has no __versions "
+			 "(stripped?): requires kernel-uname-r = %s instead of symbol CRCs", m->path, m->release);
+	else if (ref && kabi_symvers_has_crcs(ref))
+		kabi_log(ctx, KABI_LOG_WARNING, "%s: built without modversions, but its kernel reference %s "
+			 "has CRCs (built against another kernel build?): requires kernel-uname-r = %s",
+			 m->path, kabi_symvers_path(ref), m->release);
+	else if (!in_tree)
+		kabi_log(ctx, KABI_LOG_WARNING, "%s: built without modversions: requires kernel-uname-r = %s, "
+			 "so it installs only next to that kernel build", m->path, m->release);
+	if (push_uname_r(out, m->release, flavor) < 0)
+		return kabi_fail(ctx, ENOMEM, "out of memory");
+	/* Without a reference the kernel's own exports cannot be told from
+	 * other kmods': the release alone (its absence was logged). */
+	for (size_t i = 0; ref && i < m->n_imports; i++) {
+		const struct kabi_sym *imp = &m->imports[i];
+
+		if ((pkg && kabi_hash_get(&pkg->exports, imp->name)) || kabi_symvers_find(ref, imp->name))
+			continue;
+		if (kabi_push_sym(out, "ksym", flavor, imp->name, imp) < 0)
+			return kabi_fail(ctx, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
+		       const struct kabi_mod_view *m, struct kabi_strv *out)
+{
+	const struct kabi_symvers *ref = kabi_ctx_reference(ctx, m->release);
+	const char *flavor = kabi_flavor(ctx, m->release);
+	const char *failed = kabi_ctx_failed_reference(ctx);
+	int r;
+
+	/* Without the reference it was told to use, every kernel() would be a
+	 * ksym(): no Requires at all is the honest answer, with an error. */
+	if (failed)
+		return kabi_fail(ctx, EINVAL, "the kernel reference %s cannot be read", failed);
+	r = m->modversions ? crc_requires(ctx, pkg, m, ref, flavor, out)
+			   : release_requires(ctx, pkg, m, ref, flavor, out);
+	if (r < 0)
+		return r;
 	check_depends(ctx, pkg, m, ref);
 	check_stablelist(ctx, pkg, m);
 	if (kabi_ctx_options(ctx)->firmware == KABI_FIRMWARE_REQUIRES && kabi_firmware_deps(ctx, m, out) < 0)
@@ -593,26 +696,83 @@ static char *release_of_file(const char *path)
 	return NULL;
 }
 
-/* The kernel itself provides what vmlinux exports (as Fedora's kabi.attr). */
+/* The release a kernel package's reference file belongs to, as its
+ * kernel-uname-r: symsets-R.tar.gz, symvers-R.gz, (/usr)/lib/modules/R/symvers.gz
+ * or a headers tree's include/config/kernel.release; NULL when the name
+ * does not say (a bare Module.symvers). */
+static char *reference_release(const char *path)
+{
+	const char *base = base_name(path);
+
+	if (strncmp(base, "symsets-", 8) == 0 || strncmp(base, "symvers-", 8) == 0)
+		return release_of_file(path);
+	if (strncmp(base, "symvers", 7) == 0 && base - path > 1) {
+		const char *dir = base - 1;
+
+		while (dir > path && dir[-1] != '/')
+			dir--;
+		if (dir - path >= 9 && strncmp(dir - 9, "/modules/", 9) == 0)
+			return release_of_file(path);
+	}
+	return NULL;
+}
+
+static char *headers_release(const char *dir)
+{
+	char path[4096], line[256] = "";
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/include/config/kernel.release", dir) >= sizeof(path) ||
+	    !(f = fopen(path, "re")))
+		return NULL;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	return line[0] && !strchr(line, ' ') ? strdup(line) : NULL;
+}
+
+static int release_provides(struct kabi_ctx *ctx, const char *release, struct kabi_strv *out)
+{
+	if (release && push_uname_r(out, release, kabi_flavor(ctx, release)) < 0)
+		return kabi_fail(ctx, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* kernel(SYM) = 0xCRC for every export a table lists (or of vmlinux only);
+ * none from a kernel without modversions, whose CRCs are all 0. */
+static int table_provides(struct kabi_ctx *ctx, const struct kabi_symvers *table, bool vmlinux_only,
+			  const char *flavor, struct kabi_strv *out)
+{
+	size_t n;
+	const struct kabi_symvers_entry *e = kabi_symvers_entries(table, &n);
+
+	if (!kabi_symvers_has_crcs(table))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		struct kabi_sym sym = { .crc = e[i].crc, .flags = KABI_SYM_CRC };
+
+		if (vmlinux_only && strcmp(e[i].module, "vmlinux") != 0)
+			continue;
+		if (kabi_push_sym(out, "kernel", flavor, e[i].name, &sym) < 0)
+			return kabi_fail(ctx, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* The kernel itself provides what vmlinux exports (as Fedora's kabi.attr);
+ * its modules provide the rest. */
 static int symvers_provides(struct kabi_ctx *ctx, const char *path, const char *flavor,
 			    struct kabi_strv *out)
 {
 	struct kabi_symvers *sv;
-	const struct kabi_symvers_entry *e;
-	size_t n;
 	int r = kabi_symvers_open(ctx, path, &sv);
 
 	if (r < 0)
 		return r;
-	e = kabi_symvers_entries(sv, &n);
-	for (size_t i = 0; i < n && r == 0; i++) {
-		struct kabi_sym sym = { .crc = e[i].crc, .flags = KABI_SYM_CRC };
-
-		if (strcmp(e[i].module, "vmlinux") == 0)
-			r = kabi_push_sym(out, "kernel", flavor, e[i].name, &sym);
-	}
+	r = table_provides(ctx, sv, true, flavor, out);
 	kabi_symvers_free(sv);
-	return r < 0 ? kabi_fail(ctx, ENOMEM, "out of memory") : 0;
+	return r;
 }
 
 KABI_EXPORT int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, const char *path,
@@ -623,7 +783,7 @@ KABI_EXPORT int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, c
 	int r;
 
 	if (kind != FILE_MODULE) {
-		char *release = release_of_file(path);
+		char *release = release_of_file(path), *uname_r = reference_release(path);
 		const char *flavor = kabi_flavor(ctx, release);
 		struct kabi_symsets *ss;
 
@@ -633,6 +793,9 @@ KABI_EXPORT int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, c
 			r = kabi_symsets_provides(ss, flavor, out) < 0 ? kabi_fail(ctx, ENOMEM, "out of memory") : 0;
 			kabi_symsets_free(ss);
 		}
+		if (r == 0)
+			r = release_provides(ctx, uname_r, out);
+		free(uname_r);
 		free(release);
 		return r;
 	}
@@ -643,22 +806,6 @@ KABI_EXPORT int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, c
 		r = kabi_provides(ctx, mod, out);
 	kabi_module_free(mod);
 	return r;
-}
-
-/* kernel(SYM) = 0xCRC for every export a table lists. */
-static int table_provides(struct kabi_ctx *ctx, const struct kabi_symvers *table, const char *flavor,
-			  struct kabi_strv *out)
-{
-	size_t n;
-	const struct kabi_symvers_entry *e = kabi_symvers_entries(table, &n);
-
-	for (size_t i = 0; i < n; i++) {
-		struct kabi_sym sym = { .crc = e[i].crc, .flags = KABI_SYM_CRC };
-
-		if (kabi_push_sym(out, "kernel", flavor, e[i].name, &sym) < 0)
-			return kabi_fail(ctx, ENOMEM, "out of memory");
-	}
-	return 0;
 }
 
 /* A symvers file's exports, or a symsets tarball's sets and their members. */
@@ -673,9 +820,9 @@ static int reference_provides(struct kabi_ctx *ctx, const struct kabi_symvers *s
 			return kabi_fail(ctx, ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < n_sets; i++)
-		if (table_provides(ctx, kabi_symsets_content(ss, i), flavor, out) < 0)
+		if (table_provides(ctx, kabi_symsets_content(ss, i), false, flavor, out) < 0)
 			return -ENOMEM;
-	return sv ? table_provides(ctx, sv, flavor, out) : 0;
+	return sv ? table_provides(ctx, sv, false, flavor, out) : 0;
 }
 
 KABI_EXPORT int kabi_kernel_provides(struct kabi_ctx *ctx, const char *ref, struct kabi_strv *out)
@@ -683,7 +830,7 @@ KABI_EXPORT int kabi_kernel_provides(struct kabi_ctx *ctx, const char *ref, stru
 	struct stat st;
 	struct kabi_symvers *sv = NULL;
 	struct kabi_symsets *ss = NULL;
-	char *release = NULL;
+	char *release = NULL, *uname_r = NULL;
 	int r;
 
 	if (stat(ref, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -694,8 +841,12 @@ KABI_EXPORT int kabi_kernel_provides(struct kabi_ctx *ctx, const char *ref, stru
 		r = kabi_symvers_open(ctx, path, &sv);
 		if (r < 0)
 			return r;
-		r = reference_provides(ctx, sv, NULL, kabi_flavor(ctx, NULL), out);
+		uname_r = headers_release(ref);
+		r = reference_provides(ctx, sv, NULL, kabi_flavor(ctx, uname_r), out);
+		if (r == 0)
+			r = release_provides(ctx, uname_r, out);
 		kabi_symvers_free(sv);
+		free(uname_r);
 		return r;
 	}
 	if (stat(ref, &st) != 0 && !strchr(ref, '/')) {
@@ -708,7 +859,7 @@ KABI_EXPORT int kabi_kernel_provides(struct kabi_ctx *ctx, const char *ref, stru
 		r = sets ? reference_provides(ctx, NULL, sets, kabi_flavor(ctx, ref), out) : 0;
 		if (r == 0 && found)
 			r = reference_provides(ctx, found, NULL, kabi_flavor(ctx, ref), out);
-		return r;
+		return r == 0 ? release_provides(ctx, ref, out) : r;
 	}
 	release = release_of_file(ref);
 	if (file_kind(ref) == FILE_SYMSETS) {
@@ -717,8 +868,11 @@ KABI_EXPORT int kabi_kernel_provides(struct kabi_ctx *ctx, const char *ref, stru
 	} else if ((r = kabi_symvers_open(ctx, ref, &sv)) == 0) {
 		r = reference_provides(ctx, sv, NULL, kabi_flavor(ctx, release), out);
 	}
+	if (r == 0 && (uname_r = reference_release(ref)))
+		r = release_provides(ctx, uname_r, out);
 	kabi_symsets_free(ss);
 	kabi_symvers_free(sv);
+	free(uname_r);
 	free(release);
 	return r;
 }

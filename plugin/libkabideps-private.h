@@ -103,6 +103,13 @@ void kabi_hash_fini(struct kabi_hash *h);
 
 /* ---- Module.symvers (symvers.c) ---- */
 bool kabi_symvers_has_module(const struct kabi_symvers *sv, const char *name);
+/* false for the all-zero CRCs of a kernel without modversions */
+bool kabi_symvers_has_crcs(const struct kabi_symvers *sv);
+
+/* ---- modules (module.c) ---- */
+/* Has __versions or the extended tables; without them the imports are the
+ * undefined symbols, without CRCs. */
+bool kabi_module_has_modversions(const struct kabi_module *mod);
 
 /* ---- symsets (symsets.c) ---- */
 int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_t crc,
@@ -117,6 +124,8 @@ struct kabi_mod_view {
 	const char *release;
 	unsigned machine;      /* ELF e_machine, class, data: the architecture */
 	int elf_class, elf_data;
+	bool modversions;          /* imports carry CRCs */
+	bool vermagic_modversions; /* its vermagic says "modversions" */
 	const struct kabi_sym *imports;
 	size_t n_imports;
 	const struct kabi_modinfo *modinfo;

@@ -28,6 +28,7 @@ struct kabi_module {
 	size_t n_modinfo;
 	bool has_this_module;
 	uint64_t this_module_size; /* sh_size of .gnu.linkonce.this_module */
+	bool modversions;          /* has __versions or the extended tables */
 };
 
 /* A section's contents as the file has them. */
@@ -67,6 +68,10 @@ struct reader {
 	struct section *known[SEC_KNOWN];
 	struct found_sym *ksymtab, *crc, *kstrtabns;
 	size_t n_ksymtab, n_crc, n_kstrtabns;
+	/* Without modversions: the undefined symbols, the only record of
+	 * what the module imports. */
+	struct found_sym *undef;
+	size_t n_undef;
 };
 
 static uint32_t read_u32(const unsigned char *p, int data)
@@ -202,7 +207,13 @@ static bool has_ksymtab(const struct reader *rd)
 	return false;
 }
 
-/* Collect __ksymtab_*, __crc_* and __kstrtabns_* symbols. */
+static bool has_versions(const struct reader *rd)
+{
+	return rd->known[SEC_VERSIONS] || rd->known[SEC_EXT_CRCS] || rd->known[SEC_EXT_NAMES];
+}
+
+/* Collect __ksymtab_*, __crc_* and __kstrtabns_* symbols, and for a module
+ * without modversions its undefined ones. */
 static int scan_symbols(struct reader *rd)
 {
 	struct section *symtab = NULL, *strtab;
@@ -223,9 +234,12 @@ static int scan_symbols(struct reader *rd)
 	strtab = &rd->secs[symtab->shdr.sh_link];
 	if (strtab->shdr.sh_type != SHT_STRTAB)
 		return kabi_fail(rd->ctx, EINVAL, "symbol table links to a section that is not a string table");
+	bool want_undef = !has_versions(rd);
+
 	/* Every symbol of interest labels an export, and exports live in a
-	 * __ksymtab section: most modules have none, and need no symbol read. */
-	if (!has_ksymtab(rd))
+	 * __ksymtab section: most modules have none, and need no symbol read
+	 * unless only the symbol table says what they import. */
+	if (!has_ksymtab(rd) && !want_undef)
 		return 0;
 	if (load_section(rd, symtab->shdr.sh_link) < 0 ||
 	    kabi_buf_need(rd->ctx, &rd->mod->buf, symtab->shdr.sh_offset, symtab->shdr.sh_size) < 0)
@@ -263,8 +277,8 @@ static int scan_symbols(struct reader *rd)
 		 * Elf32_Sym and Elf64_Sym) in libelf's host-order table, which may
 		 * be unaligned: every name of interest starts with "__". */
 		memcpy(&st_name, (const unsigned char *)syms->d_buf + i * entsize, sizeof(st_name));
-		if ((size_t)st_name + 1 >= strtab->size || strtab->data[st_name] != '_' ||
-		    strtab->data[st_name + 1] != '_')
+		if (!want_undef && ((size_t)st_name + 1 >= strtab->size || strtab->data[st_name] != '_' ||
+				    strtab->data[st_name + 1] != '_'))
 			continue;
 		if (!gelf_getsymshndx(syms, xndx, (int)i, &sym, &shndx_ext))
 			return kabi_fail(rd->ctx, EINVAL, "symbol %zu: %s", i, elf_errmsg(-1));
@@ -276,14 +290,19 @@ static int scan_symbols(struct reader *rd)
 			return kabi_fail(rd->ctx, EINVAL, "symbol %s: section index %zu out of range",
 					 name, shndx);
 
-		if (has_prefix(name, "__ksymtab_") && shndx < rd->nsecs && shndx != SHN_UNDEF &&
-		    is_ksymtab(rd, shndx))
+		if (want_undef && shndx == SHN_UNDEF) {
+			/* Weak ones may stay unresolved: no dependency. */
+			if (*name && GELF_ST_BIND(sym.st_info) == STB_GLOBAL)
+				r = push_found(rd->ctx, &rd->undef, &rd->n_undef, name, shndx, 0);
+		} else if (has_prefix(name, "__ksymtab_") && shndx < rd->nsecs && shndx != SHN_UNDEF &&
+			   is_ksymtab(rd, shndx)) {
 			r = push_found(rd->ctx, &rd->ksymtab, &rd->n_ksymtab, name + 10, shndx, sym.st_value);
-		else if (has_prefix(name, "__crc_"))
+		} else if (has_prefix(name, "__crc_")) {
 			r = push_found(rd->ctx, &rd->crc, &rd->n_crc, name + 6, shndx, sym.st_value);
-		else if (has_prefix(name, "__kstrtabns_"))
+		} else if (has_prefix(name, "__kstrtabns_")) {
 			r = push_found(rd->ctx, &rd->kstrtabns, &rd->n_kstrtabns, name + 12, shndx,
 				       sym.st_value);
+		}
 		if (r < 0)
 			return r;
 	}
@@ -468,7 +487,24 @@ static const char *import_name(const struct kabi_module *mod, const char *name)
 	return name;
 }
 
-static int add_import(struct reader *rd, const char *name, uint32_t crc, size_t cap)
+/* Undefined symbols that no module or kernel exports: the linker's own and
+ * the register save/restore and thunk helpers some arches link into every
+ * module (the ones modpost passes over too). */
+static bool linker_symbol(const struct kabi_module *mod, const char *name)
+{
+	static const char *const ppc[] = { "_restgpr_", "_savegpr_", "_rest32gpr_", "_save32gpr_",
+					   "_restgpr0_", "_savegpr0_", "_restvr_", "_savevr_" };
+
+	if (strcmp(name, "_GLOBAL_OFFSET_TABLE_") == 0 || strcmp(name, "__this_module") == 0)
+		return true;
+	if (mod->machine == EM_PPC || mod->machine == EM_PPC64)
+		for (size_t i = 0; i < sizeof(ppc) / sizeof(ppc[0]); i++)
+			if (has_prefix(name, ppc[i]))
+				return true;
+	return mod->machine == EM_S390 && has_prefix(name, "__s390_indirect_jump_r");
+}
+
+static int add_import(struct reader *rd, const char *name, uint32_t crc, unsigned flags, size_t cap)
 {
 	struct kabi_module *mod = rd->mod;
 
@@ -476,8 +512,7 @@ static int add_import(struct reader *rd, const char *name, uint32_t crc, size_t 
 		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
 	name = import_name(mod, name);
 	if (name)
-		mod->imports[mod->n_imports++] = (struct kabi_sym){
-			.name = name, .crc = crc, .flags = KABI_SYM_CRC };
+		mod->imports[mod->n_imports++] = (struct kabi_sym){ .name = name, .crc = crc, .flags = flags };
 	return 0;
 }
 
@@ -508,7 +543,7 @@ static int read_ext_versions(struct reader *rd, struct section *crcs, struct sec
 		if (strnlen(name, KABI_MAX_NAME + 1) > KABI_MAX_NAME)
 			return kabi_fail(rd->ctx, EFBIG, "__version_ext_names: entry %zu is longer than "
 					 "the limit of %d bytes", i, KABI_MAX_NAME);
-		if (add_import(rd, name, read_u32(crcs->data + 4 * i, rd->mod->elf_data), count) < 0)
+		if (add_import(rd, name, read_u32(crcs->data + 4 * i, rd->mod->elf_data), KABI_SYM_CRC, count) < 0)
 			return -ENOMEM;
 		off += strlen(name) + 1;
 	}
@@ -542,7 +577,7 @@ static int read_versions(struct reader *rd, struct section *versions)
 			return kabi_fail(rd->ctx, EINVAL, "__versions: name of entry %zu is not terminated", i);
 		if (!*name)
 			return kabi_fail(rd->ctx, EINVAL, "__versions: entry %zu has an empty name", i);
-		if (add_import(rd, name, crc, count) < 0)
+		if (add_import(rd, name, crc, KABI_SYM_CRC, count) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -556,10 +591,16 @@ static int read_imports(struct reader *rd)
 
 	/* The kernel checks only the extended tables when they exist, and only
 	 * they hold names of 56 characters and more. */
+	rd->mod->modversions = ext_crcs || ext_names || versions;
 	if (ext_crcs || ext_names)
 		return read_ext_versions(rd, ext_crcs, ext_names);
 	if (versions)
 		return read_versions(rd, versions);
+	/* No modversions: the undefined symbols, by name, in symbol table order. */
+	for (size_t i = 0; i < rd->n_undef; i++)
+		if (!linker_symbol(rd->mod, rd->undef[i].name) &&
+		    add_import(rd, rd->undef[i].name, 0, 0, rd->n_undef) < 0)
+			return -ENOMEM;
 	return 0;
 }
 
@@ -698,6 +739,7 @@ out:
 	free(rd.ksymtab);
 	free(rd.crc);
 	free(rd.kstrtabns);
+	free(rd.undef);
 	return r;
 }
 
@@ -786,6 +828,11 @@ KABI_EXPORT const char *kabi_module_modinfo_get(const struct kabi_module *mod, c
 KABI_EXPORT const char *kabi_module_release(const struct kabi_module *mod)
 {
 	return mod->release;
+}
+
+bool kabi_module_has_modversions(const struct kabi_module *mod)
+{
+	return mod->modversions;
 }
 
 KABI_EXPORT int kabi_module_elf_class(const struct kabi_module *mod)

@@ -21,6 +21,7 @@ struct kabi_symvers {
 	struct kabi_hash by_name;
 	struct kabi_hash modules; /* module names, - as _; made on first use */
 	char *module_names;       /* their storage */
+	bool has_crcs;            /* some CRC is not 0 (CONFIG_MODVERSIONS) */
 };
 
 static bool parse_crc(const char *s, uint32_t *crc)
@@ -121,6 +122,7 @@ static int parse(struct kabi_ctx *ctx, struct kabi_symvers *sv)
 			/* the first of duplicate rows wins, as in modpost */
 			if (kabi_hash_put(&sv->by_name, e->name, e) < 0)
 				return kabi_fail(ctx, ENOMEM, "out of memory");
+			sv->has_crcs |= e->crc != 0;
 			sv->n++;
 		}
 		line = nl + 1;
@@ -199,6 +201,13 @@ KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi
 								const char *name)
 {
 	return kabi_hash_get(&sv->by_name, name);
+}
+
+/* A kernel built without CONFIG_MODVERSIONS writes 0x00000000 for every
+ * CRC (doc/module-formats.md, "Kernels without modversions"). */
+bool kabi_symvers_has_crcs(const struct kabi_symvers *sv)
+{
+	return sv->has_crcs;
 }
 
 /* Does the kernel have a module of this name (- and _ alike)?  Module.symvers

@@ -1,7 +1,7 @@
 """Shared pieces of kabi-deps' end-to-end tests: verdict lines, the
 installed kernel headers, rpmbuild with kabi-deps from the build tree, and
 rpm's own reading of built packages.  No path goes through a shell."""
-import glob, os, subprocess, sys, tempfile
+import glob, os, re, subprocess, sys, tempfile
 
 
 class Checks:
@@ -22,6 +22,14 @@ class Checks:
     def finish(self):
         print("%d passed, %d failed" % (self.passed, len(self.failed)))
         sys.exit(1 if self.failed else 0)
+
+
+def uname_r(release):
+    """The dependency on exactly one kernel build, as kabi-deps writes it
+    (doc/dependencies.md): a version where rpm takes one, else in the name."""
+    if release.count("-") <= 1 and re.fullmatch(r"[A-Za-z0-9._+~^-]+", release):
+        return "kernel-uname-r = " + release
+    return "kernel-uname-r(%s)" % release
 
 
 def run(*args, **kw):

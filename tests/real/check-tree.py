@@ -11,14 +11,18 @@ For every module file (*.ko, *.ko.xz, *.ko.zst, *.ko.gz) under MODDIR:
   module's path below MODDIR/kernel without .ko*), EXPORT_SYMBOL_GPL, namespace;
   every SYMVERS row of a module other than vmlinux is among the exports;
 - the imports agree with `modprobe --dump-modversions` (run on a decompressed
-  copy when libkmod cannot open the file).
+  copy when libkmod cannot open the file); for a kernel without modversions
+  (every CRC in SYMVERS 0), with the module's undefined symbols (`nm`), and
+  exports and imports carry no CRC.
 
 With --deps, also runs `KABI_DEPS requires --multifile --symvers SYMVERS` and
 `KABI_DEPS provides --multifile` over the whole tree in one batch and checks
 that each module requires exactly `kernel(SYM) = CRC` (SYM listed in SYMVERS)
 or `ksym(SYM) = CRC` (not listed) for every import that no module of the tree
 exports, and provides `kernel(SYM) = CRC` (module under /lib/modules/RELEASE/
-kernel/) or `ksym(SYM) = CRC` for every export.
+kernel/) or `ksym(SYM) = CRC` for every export.  Without modversions each
+module requires `kernel-uname-r = RELEASE` once, and `ksym(SYM)` for imports
+that neither SYMVERS nor the tree exports.
 
 Prints `N modules, E exports, I imports checked: M mismatches`; exit status 0
 when M is 0, 1 otherwise (the first --max-report mismatches are listed), 2 on
@@ -37,6 +41,9 @@ import subprocess
 import sys
 import tempfile
 import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
+from kabitest import uname_r  # noqa: E402
 
 MODULE_SUFFIXES = ('.ko', '.ko.xz', '.ko.zst', '.ko.gz')
 GPL_TYPES = ('EXPORT_SYMBOL_GPL', 'EXPORT_UNUSED_SYMBOL_GPL')
@@ -209,6 +216,28 @@ def modprobe_versions(modprobe, path):
     raise RuntimeError('modprobe --dump-modversions failed: ' + r.stderr.strip())
 
 
+# What the linker or the architecture resolves: no import (as modpost has it).
+LINKER_SYMBOLS = ('_GLOBAL_OFFSET_TABLE_', '__this_module')
+
+
+def undefined_symbols(path):
+    """[(name, None)] of the global undefined symbols in symbol table order (nm -u -p,
+    weak ones left out)."""
+    with tempfile.NamedTemporaryFile(suffix='.ko') as tmp:
+        tmp.write(decompress(path))
+        tmp.flush()
+        r = subprocess.run(['nm', '-u', '-P', '-p', tmp.name], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    if r.returncode:
+        raise RuntimeError('nm -u failed: ' + r.stderr.strip())
+    res = []
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[1] == 'U' and f[0] not in LINKER_SYMBOLS:
+            res.append((f[0], None))
+    return res
+
+
 def dump_json(kabi_deps, paths, chunk, bad):
     """{path: object} from `kabi_deps dump --json`, chunk paths per run."""
     result = {}
@@ -275,7 +304,7 @@ def run_multifile(cmd):
 
 # ---------------------------------------------------------------- checks
 
-def check_exports(moddir, symvers, dumps, bad, stats):
+def check_exports(moddir, symvers, dumps, bad, stats, crcless):
     seen = {}  # (symbol) -> module column of the exporting module
     for path, o in dumps.items():
         mod = symvers_module(moddir, path)
@@ -300,8 +329,8 @@ def check_exports(moddir, symvers, dumps, bad, stats):
             except ValueError as ex:
                 bad.add(mod, name, str(ex))
                 continue
-            if crc != scrc:
-                bad.add(mod, name, 'export crc', crc_str(scrc), crc_str(crc))
+            if crc != (None if crcless else scrc):
+                bad.add(mod, name, 'export crc', crc_str(None if crcless else scrc), crc_str(crc))
             if smod != mod:
                 bad.add(mod, name, 'Module.symvers module column', smod, mod)
             gpl = styp in GPL_TYPES
@@ -337,11 +366,13 @@ def vermagic_release(o):
     return None
 
 
-def check_imports(moddir, modprobe, dumps, bad, stats, jobs):
+def check_imports(moddir, modprobe, dumps, bad, stats, jobs, crcless):
     expected = {}
 
     def one(path):
         try:
+            if crcless:
+                return path, undefined_symbols(path), None
             return path, modprobe_versions(modprobe, path), None
         except Exception as e:  # noqa: BLE001
             return path, None, str(e)
@@ -373,7 +404,8 @@ def check_imports(moddir, modprobe, dumps, bad, stats, jobs):
             for n in sorted(set(want) | set(have)):
                 w, h = want.get(n), have.get(n)
                 if w is None:
-                    bad.add(mod, n, 'import not in __versions', None, ' '.join(map(crc_str, h)))
+                    bad.add(mod, n, 'import not in %s' % ('nm -u' if crcless else '__versions'), None,
+                            ' '.join(map(crc_str, h)))
                 elif h is None:
                     bad.add(mod, n, 'import missing', ' '.join(map(crc_str, w)), None)
                 elif sorted(w) != sorted(h):
@@ -408,7 +440,7 @@ def dep_lines(mod, kind, lines, bad):
     return res, other
 
 
-def check_deps(moddir, symvers_path, symvers, kabi_deps, dumps, imports, tree_exports, bad, stats):
+def check_deps(moddir, symvers_path, symvers, kabi_deps, dumps, imports, tree_exports, bad, stats, crcless):
     paths = sorted(dumps)
     r, req = run_multifile([kabi_deps, 'requires', '--multifile', '--symvers', symvers_path] + paths)
     if r.returncode != 0:
@@ -425,8 +457,18 @@ def check_deps(moddir, symvers_path, symvers, kabi_deps, dumps, imports, tree_ex
         for name, crc in imports[path]:
             if name in tree_exports:
                 continue
+            if crcless:
+                if name not in symvers:
+                    want[name] = 'ksym(%s)' % name
+                continue
             prefix = 'kernel' if name in symvers else 'ksym'
             want[name] = '%s(%s) = %s' % (prefix, name, crc_str(crc))
+        if crcless:
+            release = dumps[path].get('release')
+            n = req.get(path, []).count(uname_r(release))
+            stats['release requires'] += n
+            if n != 1:
+                bad.add(mod, None, 'requires %r %d times' % (uname_r(release), n))
         have, other = dep_lines(mod, 'requires', req.get(path, []), bad)
         stats['requires'] += len(want)
         stats['other requires'] += other
@@ -479,8 +521,10 @@ def main():
     bad = Mismatches()
     for sym, a, b in dups:
         bad.add('(Module.symvers)', sym, 'listed twice', a, b)
-    stats = dict.fromkeys(('exports', 'imports', 'requires', 'other requires',
+    stats = dict.fromkeys(('exports', 'imports', 'requires', 'other requires', 'release requires',
                            'provides', 'other provides', 'import order differs'), 0)
+    # a kernel without modversions writes 0 for every CRC
+    crcless = not any(row[0] for row in symvers.values())
 
     dumps = dump_json(args.kabi_deps, paths, args.chunk, bad)
     for path, o in dumps.items():
@@ -488,16 +532,20 @@ def main():
         vr = vermagic_release(o)
         if vr != o.get('release'):
             bad.add(symvers_module(moddir, path), None, 'release vs modinfo vermagic', vr, o.get('release'))
-    tree_exports = check_exports(moddir, symvers, dumps, bad, stats)
-    imports = check_imports(moddir, modprobe, dumps, bad, stats, args.jobs)
+    tree_exports = check_exports(moddir, symvers, dumps, bad, stats, crcless)
+    imports = check_imports(moddir, modprobe, dumps, bad, stats, args.jobs, crcless)
     if args.deps:
-        check_deps(moddir, args.symvers, symvers, args.kabi_deps, dumps, imports, tree_exports, bad, stats)
+        check_deps(moddir, args.symvers, symvers, args.kabi_deps, dumps, imports, tree_exports, bad, stats,
+                   crcless)
 
     kinds = {}
     for p in paths:
         k = p[p.rindex('.ko'):]
         kinds[k] = kinds.get(k, 0) + 1
-    print('%s: %s' % (moddir, ', '.join('%d %s' % (n, k) for k, n in sorted(kinds.items()))))
+    print('%s: %s%s' % (moddir, ', '.join('%d %s' % (n, k) for k, n in sorted(kinds.items())),
+                        ' (no modversions)' if crcless else ''))
+    if crcless and args.deps:
+        print('release requires: %d of %d modules' % (stats['release requires'], len(paths)))
     if args.deps:
         print('requires: %d kernel()/ksym() lines expected, %d other lines; provides: %d expected, %d other'
               % (stats['requires'], stats['other requires'], stats['provides'], stats['other provides']))

@@ -88,8 +88,13 @@ private_apt() {
 	mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
 	{
 		echo "deb [arch=$arch signed-by=$keyring] $mirror $psuite main"
-		echo "deb [arch=$arch signed-by=$keyring] $mirror $psuite-updates main"
-		echo "deb [arch=$arch signed-by=$keyring] $secmirror $psuite-security main"
+		case $psuite in
+		sid | unstable | experimental) ;; # no updates or security suites
+		*)
+			echo "deb [arch=$arch signed-by=$keyring] $mirror $psuite-updates main"
+			echo "deb [arch=$arch signed-by=$keyring] $secmirror $psuite-security main"
+			;;
+		esac
 	} >"$state/sources.list"
 	apt_opts="-o Dir::Etc::SourceList=$state/sources.list -o Dir::Etc::SourceParts=/nonexistent
 		-o Dir::State::Lists=$state/lists -o Dir::Cache=$state/cache
@@ -149,7 +154,10 @@ if [ -z "$image" ]; then
 			if have_pkg "linux-image-$abi-$fl" && have_pkg "linux-headers-$abi-$fl"; then
 				candidates=$((candidates + 1))
 				# a mirror may list what it no longer serves: try the next ABI
-				if download "linux-image-$abi-$fl" "linux-headers-$abi-$fl"; then
+				# from 7.x (sid) the modules are a package of their own
+				modules=
+				if have_pkg "linux-modules-$abi-$fl"; then modules=linux-modules-$abi-$fl; fi
+				if download "linux-image-$abi-$fl" "linux-headers-$abi-$fl" $modules; then
 					image=linux-image-$abi-$fl headers=linux-headers-$abi-$fl
 					break 2
 				fi

@@ -208,7 +208,9 @@ check("kernel(hello_world) = " + exports["hello_world"] in prov and not any(p.st
 # Its modules lie under kernel/, which modalias leaves alone by design, so
 # each is compared through a copy outside it.
 cache = os.environ.get("KABI_DEPS_KERNEL_CACHE", "/var/cache/kabi-deps-test")
-real = sorted(glob.glob(os.path.join(cache, "**/kernel/drivers/**/*.ko*"), recursive=True))
+# (fetch-kernel.sh unpacks into CACHE/KEY/root: the cache's other trees,
+# debootstrap roots and built rpms, are not walked)
+real = sorted(glob.glob(os.path.join(cache, "*/root/**/kernel/drivers/**/*.ko*"), recursive=True))
 if real:
     bad, n = [], 0
     os.makedirs(os.path.join(top, "real"))

@@ -6,7 +6,7 @@ and `modprobe --dump-modversions`."""
 import os, shutil, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from kabitest import Checks, RpmBuilder, dump_modversions, kernel_headers, make_modules, run  # noqa: E402
+from kabitest import Checks, RpmBuilder, dump_modversions, kernel_headers, make_modules, run, uname_r  # noqa: E402
 
 builddir, srcdir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 # KABI_DEPS_GENERATOR (read by rpmbuild-uninstalled): singlefile is how rpm < 4.16
@@ -220,6 +220,20 @@ for mode, defines in MODES:
 pwned = [d for d, _, fs in os.walk(top) if "kabi-deps-pwned" in fs] + \
     [d for d in (os.getcwd(), "/tmp", builddir) if os.path.exists(os.path.join(d, "kabi-deps-pwned"))]
 check(not pwned, "no part of a path ever went through a shell", pwned)
+
+# 10. a module whose __versions was stripped: only the release ties it to a
+# kernel build, which it requires; named in a warning, fatal with strict
+install = "install -d %{buildroot}%{moddir}\nobjcopy --remove-section=__versions kmp.ko %{buildroot}%{moddir}/bare.ko"
+for mode, defines in MODES:
+    r = build("kmp-bare", install, "%{moddir}/bare.ko", defines=defines)
+    req = rb.deps("kmp-bare", "requires")
+    check(r.returncode == 0 and uname_r(kver) in req, mode + ": a module without __versions requires " +
+          uname_r(kver), (req, r.stderr[-800:]))
+    check("bare.ko: its vermagic says modversions, but it has no __versions" in r.stderr,
+          mode + ": ... and the warning names it", r.stderr[-800:])
+    r = build("kmp-bare", install, "%{moddir}/bare.ko", defines=defines + ("_kabideps_strict 1",), expect_ok=False)
+    check(r.returncode != 0 and "kabi-deps-strict" in r.stderr, mode + ": ... fatal with %_kabideps_strict 1",
+          r.stderr[-800:])
 
 shutil.rmtree(top)
 check.finish()

@@ -296,7 +296,12 @@ unsigned char *fx_module(const struct fx_options *o, size_t *size)
 			free(crc); /* no label in this era */
 	}
 	add_sym(&w, "__kstrtabns_fx_ns_sym", STB_LOCAL, STT_OBJECT, sec_strings, ns_off);
-	add_sym(&w, "_printk", STB_GLOBAL, STT_NOTYPE, SHN_UNDEF, 0);
+	/* what the module links against, as a real one has it: the imports, a
+	 * weak reference that may stay unresolved, and the linker's own */
+	for (size_t i = 0; i < 3; i++)
+		add_sym(&w, fx_imports[i].name, STB_GLOBAL, STT_NOTYPE, SHN_UNDEF, 0);
+	add_sym(&w, "fx_weak_optional", STB_WEAK, STT_NOTYPE, SHN_UNDEF, 0);
+	add_sym(&w, "_GLOBAL_OFFSET_TABLE_", STB_GLOBAL, STT_NOTYPE, SHN_UNDEF, 0);
 
 	if (o->btf_size) {
 		big_btf = calloc(1, o->btf_size);

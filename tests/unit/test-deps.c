@@ -167,6 +167,146 @@ START_TEST(unreadable_reference_is_an_error)
 }
 END_TEST
 
+/* The vermagic of a kernel built without CONFIG_MODVERSIONS. */
+static const char plain_modinfo[] = "vermagic=" FX_RELEASE " SMP preempt mod_unload \0name=fx\0license=GPL\0";
+/* Its Module.symvers: every CRC 0. */
+static const char crcless_reference[] =
+	"0x00000000\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n"
+	"0x00000000\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n";
+
+/* Requires of a fixture without __versions against ref, as text. */
+static char *crcless_requires(const char *modinfo, size_t modinfo_size, const char *ref_text,
+			      const char *path, struct warnings *w)
+{
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	char *ref = fx_write("Module.symvers", ref_text, strlen(ref_text));
+	struct fx_options o = base;
+	struct kabi_module *mod;
+	struct kabi_strv req = { 0 };
+	char *r;
+
+	kabi_ctx_set_log_fn(ctx, collect, w);
+	ck_assert_int_eq(kabi_ctx_set_symvers(ctx, ref), 0);
+	ck_assert_int_eq(kabi_ctx_set_option(ctx, "triggers", "kabi-deps-triggers"), 0);
+	o.no_versions = 1;
+	o.modinfo = modinfo;
+	o.modinfo_size = modinfo_size;
+	mod = open_at(ctx, path, &o);
+	ck_assert_int_eq(kabi_requires(ctx, NULL, mod, &req), 0);
+	r = joined(&req);
+	kabi_strv_free(&req);
+	kabi_module_free(mod);
+	kabi_ctx_free(ctx);
+	free(ref);
+	fx_cleanup();
+	return r;
+}
+
+/* No modversions: the release it was built for, and by name only what the
+ * kernel does not export (weak and linker symbols are no dependency). */
+START_TEST(module_without_modversions)
+{
+	struct warnings w = { "" };
+	char *r = crcless_requires(plain_modinfo, sizeof(plain_modinfo), crcless_reference,
+				   "/lib/modules/" FX_RELEASE "/extra/fx.ko", &w);
+
+	ck_assert_str_eq(r, "kabi-deps-triggers\nkernel-uname-r = " FX_RELEASE "\nksym(kmalloc_caches)\n");
+	ck_assert_msg(strstr(w.text, "fx.ko: built without modversions: requires kernel-uname-r = " FX_RELEASE),
+		      "warnings: %s", w.text);
+	free(r);
+}
+END_TEST
+
+/* vermagic says modversions, __versions is gone: the release, and a warning. */
+START_TEST(stripped_versions)
+{
+	struct warnings w = { "" };
+	char *r = crcless_requires(NULL, 0, crcless_reference, "/lib/modules/" FX_RELEASE "/extra/fx.ko", &w);
+
+	ck_assert_msg(strstr(r, "kernel-uname-r = " FX_RELEASE "\n"), "%s", r);
+	ck_assert_msg(strstr(w.text, "vermagic says modversions, but it has no __versions"), "warnings: %s", w.text);
+	free(r);
+}
+END_TEST
+
+/* A module without CRCs built against a reference with them: said. */
+START_TEST(crcless_module_crc_reference)
+{
+	struct warnings w = { "" };
+	char *r = crcless_requires(plain_modinfo, sizeof(plain_modinfo), reference,
+				   "/lib/modules/" FX_RELEASE "/extra/fx.ko", &w);
+
+	ck_assert_msg(strstr(r, "kernel-uname-r = " FX_RELEASE "\n"), "%s", r);
+	ck_assert_msg(strstr(w.text, "built without modversions, but its kernel reference"), "warnings: %s", w.text);
+	free(r);
+}
+END_TEST
+
+/* A module with CRCs against a reference without: one warning, no kernel(). */
+START_TEST(crc_module_crcless_reference)
+{
+	struct warnings w = { "" };
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	char *ref = fx_write("Module.symvers", crcless_reference, strlen(crcless_reference));
+	struct kabi_module *mod;
+	struct kabi_strv req = { 0 };
+	char *r;
+
+	kabi_ctx_set_log_fn(ctx, collect, &w);
+	ck_assert_int_eq(kabi_ctx_set_symvers(ctx, ref), 0);
+	mod = open_at(ctx, "/lib/modules/" FX_RELEASE "/extra/fx.ko", &base);
+	ck_assert_int_eq(kabi_requires(ctx, NULL, mod, &req), 0);
+	r = joined(&req);
+	ck_assert_str_eq(r, "ksym(_printk) = 0x92997ed8\nksym(kmalloc_caches) = 0x00000042\n"
+			    "ksym(module_layout) = 0x9060323f\n");
+	ck_assert_msg(strstr(w.text, "has modversions CRCs, but its kernel reference") &&
+		      !strstr(w.text, "differ"), "warnings: %s", w.text);
+	free(r);
+	free(ref);
+	kabi_strv_free(&req);
+	kabi_module_free(mod);
+	kabi_ctx_free(ctx);
+	fx_cleanup();
+}
+END_TEST
+
+/* The kernel side: kernel-uname-r beside the symbols, none from zero CRCs,
+ * and the name form for a release rpm cannot take as a version. */
+START_TEST(kernel_side_release)
+{
+	static const struct {
+		const char *file, *text, *want, *flavor;
+	} cases[] = {
+		{ "symvers-" FX_RELEASE ".gz", crcless_reference, "kernel-uname-r = " FX_RELEASE "\n", NULL },
+		{ "symvers-" FX_RELEASE ".gz", reference,
+		  "kernel(_printk) = 0x00000001\nkernel(module_layout) = 0x9060323f\nkernel-uname-r = " FX_RELEASE "\n",
+		  NULL },
+		{ "symvers-6.1.0-57-amd64.gz", crcless_reference, "kernel-uname-r(6.1.0-57-amd64)\n", NULL },
+		/* SUSE's rpm takes SUSE's releases, two dashes and all */
+		{ "symvers-6.4.0-150600.23.25-default.gz", crcless_reference,
+		  "kernel-uname-r = 6.4.0-150600.23.25-default\n", "auto" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kabi_ctx *ctx = kabi_ctx_new();
+		char *path = fx_write(cases[i].file, cases[i].text, strlen(cases[i].text));
+		struct kabi_strv prov = { 0 };
+		char *p;
+
+		if (cases[i].flavor)
+			ck_assert_int_eq(kabi_ctx_set_option(ctx, "flavor", cases[i].flavor), 0);
+		ck_assert_msg(kabi_provides_file(ctx, NULL, path, &prov) == 0, "%s", kabi_ctx_error(ctx));
+		p = joined(&prov);
+		ck_assert_str_eq(p, cases[i].want);
+		free(p);
+		free(path);
+		kabi_strv_free(&prov);
+		kabi_ctx_free(ctx);
+		fx_cleanup();
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("deps");
@@ -178,6 +318,11 @@ int main(void)
 	tcase_add_test(t, in_tree_module);
 	tcase_add_loop_test(t, package_satisfies_itself, 0, 2);
 	tcase_add_test(t, unreadable_reference_is_an_error);
+	tcase_add_test(t, module_without_modversions);
+	tcase_add_test(t, stripped_versions);
+	tcase_add_test(t, crcless_module_crc_reference);
+	tcase_add_test(t, crc_module_crcless_reference);
+	tcase_add_test(t, kernel_side_release);
 	suite_add_tcase(s, t);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
