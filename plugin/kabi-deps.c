@@ -23,6 +23,7 @@
 
 #include "kabideps.h"
 #include "kabi-deps.h"
+#include "json.h"
 
 #define EXIT_BAD_FILE 1
 #define EXIT_USAGE 2
@@ -233,45 +234,6 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 	return status;
 }
 
-/* JSON strings: escapes, and bytes that are not UTF-8 as U+0080..U+00FF. */
-static size_t utf8_sequence(const unsigned char *s)
-{
-	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
-static void json_string(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	if (!str) {
-		fputs("null", stdout);
-		return;
-	}
-	putchar('"');
-	while (*s) {
-		size_t seq;
-
-		if (*s == '"' || *s == '\\') {
-			printf("\\%c", *s++);
-		} else if (*s < 0x20 || *s == 0x7f) {
-			printf("\\u%04x", *s++);
-		} else if (*s < 0x80) {
-			putchar(*s++);
-		} else if ((seq = utf8_sequence(s))) {
-			fwrite(s, 1, seq, stdout);
-			s += seq;
-		} else {
-			printf("\\u%04x", *s++);
-		}
-	}
-	putchar('"');
-}
-
 static void json_crc(const struct kabi_sym *sym)
 {
 	if (sym->flags & KABI_SYM_CRC)
@@ -287,27 +249,27 @@ static void dump_json(const struct kabi_module *mod, bool first)
 	const struct kabi_modinfo *info;
 
 	printf("%s{\"path\": ", first ? "" : ",\n");
-	json_string(kabi_module_path(mod));
+	json_string(stdout, kabi_module_path(mod));
 	printf(", \"class\": %d, \"endian\": \"%s\", \"machine\": %u, \"release\": ",
 	       kabi_module_elf_class(mod) == 2 ? 64 : 32,
 	       kabi_module_elf_data(mod) == 2 ? "big" : "little", kabi_module_elf_machine(mod));
-	json_string(kabi_module_release(mod));
+	json_string(stdout, kabi_module_release(mod));
 	fputs(",\n \"exports\": [", stdout);
 	syms = kabi_module_exports(mod, &n);
 	for (size_t i = 0; i < n; i++) {
 		printf("%s{\"name\": ", i ? ", " : "");
-		json_string(syms[i].name);
+		json_string(stdout, syms[i].name);
 		fputs(", \"crc\": ", stdout);
 		json_crc(&syms[i]);
 		printf(", \"gpl\": %s, \"namespace\": ", syms[i].flags & KABI_SYM_GPL ? "true" : "false");
-		json_string(syms[i].ns);
+		json_string(stdout, syms[i].ns);
 		putchar('}');
 	}
 	fputs("],\n \"imports\": [", stdout);
 	syms = kabi_module_imports(mod, &n);
 	for (size_t i = 0; i < n; i++) {
 		printf("%s{\"name\": ", i ? ", " : "");
-		json_string(syms[i].name);
+		json_string(stdout, syms[i].name);
 		fputs(", \"crc\": ", stdout);
 		json_crc(&syms[i]);
 		putchar('}');
@@ -316,9 +278,9 @@ static void dump_json(const struct kabi_module *mod, bool first)
 	info = kabi_module_modinfo(mod, &n);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? ", [" : "[", stdout);
-		json_string(info[i].key);
+		json_string(stdout, info[i].key);
 		fputs(", ", stdout);
-		json_string(info[i].value);
+		json_string(stdout, info[i].value);
 		putchar(']');
 	}
 	fputs("]}", stdout);
