@@ -614,7 +614,8 @@ static int expand_kernel(const char *ref, size_t arg, struct kernel_ref **refs, 
 
 static void check_usage(FILE *out)
 {
-	fputs("usage: kabi-deps check [--json] [--details] [--option NAME=VALUE] KMOD... --kernel REF...\n"
+	fputs("usage: kabi-deps check [--json] [--details] [--option NAME=VALUE] KMOD...\n"
+	      "                       --kernel REF...\n"
 	      "Says which kernels each kmod fits, by rpm's own comparison of its kernel ABI\n"
 	      "Requires with what each kernel provides.\n"
 	      "  KMOD: a kmod RPM (a row each), or .ko files (together one package, one row)\n"
