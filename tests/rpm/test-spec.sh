@@ -3,8 +3,10 @@
 # rpmbuild (its %check runs the unit suite), and the packages hold what
 # rpm needs: the attr, macros and Lua glue where rpm reads them, the
 # library they load, the file triggers of kabi-deps-triggers; the packaged
-# CLI runs.  BuildRequires name Fedora/SUSE packages, which a Debian rpm
-# database does not hold: --nodeps.  The sources are those of the work
+# CLI runs; rpmlint with Fedora's and openSUSE's configurations finds
+# nothing that packaging/kabi-deps.rpmlintrc does not list with its reason.
+# BuildRequires name Fedora/SUSE packages, which a Debian rpm database does
+# not hold: --nodeps.  The sources are those of the work
 # tree (tests/lib/copy-sources.sh), uncommitted changes included.
 # usage: test-spec.sh SRCDIR
 set -uo pipefail # no -e: every check reports
@@ -56,12 +58,37 @@ has "$libs" "$(rpm --eval '%{_libdir}')/libkabideps.so.0"
 has "$devel" /usr/include/kabideps.h
 has "$devel" "$(rpm --eval '%{_libdir}')/pkgconfig/kabideps.pc"
 has "$triggers" /usr/libexec/kabi-deps/depmod-trigger
+for page in man1/kabi-deps.1 man1/kabi-deps-check.1 man1/kabi-deps-symsets.1 man7/kabideps.7; do
+	rpm -qpl "$main" | grep -E "^/usr/share/man/${page//./\\.}(\\.(gz|xz|zst|bz2))?\$" >/dev/null
+	check $? "${main##*/} has the man page $page"
+done
 rpm -qpR "$main" | grep -E '^kabi-deps-libs\(.*\) = '"$version"'-' >/dev/null; check $? "kabi-deps requires its libs, same build"
 [ "$(rpm -qp --qf '%{arch}' "$triggers")" = noarch ]; check $? "kabi-deps-triggers is noarch"
 for t in transfiletriggerin transfiletriggerun transfiletriggerpostun; do
 	rpm -qp --filetriggers "$triggers" | grep "^$t scriptlet.* -- /lib/modules/, /usr/lib/modules/$" >/dev/null
 	check $? "kabi-deps-triggers: $t on /lib/modules/ and /usr/lib/modules/"
 done
+
+# rpmlint over the packages and the spec, once with each distribution's
+# configuration (tests/rpm/rpmlint/, from upstream rpmlint's configs/):
+# every finding left must be listed in packaging/kabi-deps.rpmlintrc, and
+# every filter there must still match something (rpmlint reports those that
+# do not as unused-rpmlintrc-filter); openSUSE's configuration filters
+# no-manual-page-for-binary itself, so there the unused ones are not asked.
+if command -v rpmlint >/dev/null && command -v checkbashisms >/dev/null; then
+	for conf in fedora opensuse; do
+		unused=
+		[ "$conf" = opensuse ] && unused=--ignore-unused-rpmlintrc
+		out=$(rpmlint -c "$src/tests/rpm/rpmlint/$conf.toml" -r "$src/packaging/kabi-deps.rpmlintrc" \
+			$unused "$main" "$libs" "$devel" "$triggers" "$spec" 2>&1)
+		findings=$(grep -E '^[^ ]+: [EWI]: ' <<<"$out")
+		[ -z "$findings" ] && grep -q '4 packages and 1 specfiles checked; 0 errors, 0 warnings' <<<"$out"
+		check $? "rpmlint, $conf configuration: nothing that kabi-deps.rpmlintrc does not list"
+		[ -z "$findings" ] && grep -q 'specfiles checked' <<<"$out" || tail -n 20 <<<"$out" | sed 's/^/     /'
+	done
+else
+	check 1 "rpmlint and checkbashisms installed (Debian: rpmlint, devscripts)"
+fi
 
 # The packaged files, unpacked: every path the attr and the Lua glue name
 # is in the packages.
