@@ -165,7 +165,7 @@ static int read_kernel(struct kabi_ctx *ctx, const char *ref, struct dep_list *o
 		out->label = strdup(ref);
 	}
 	kabi_strv_free(&lines);
-	if (r == 0)
+	if (r == 0 && out->n) /* (qsort of NULL is undefined, even of nothing) */
 		qsort(out->v, out->n, sizeof(*out->v), cmp_dep_name);
 	return r;
 }
@@ -424,6 +424,21 @@ static size_t display(const char *s, size_t max, char *buf, size_t size)
 	return cols;
 }
 
+/* s whole, as display() shows it. */
+static void print_shown(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	bool shown;
+
+	for (size_t len; *p; p += len) {
+		len = next_char(p, &shown);
+		if (shown)
+			fwrite(p, 1, len, stdout);
+		else
+			putchar('?');
+	}
+}
+
 struct cell {
 	char text[256];
 	size_t cols;
@@ -481,8 +496,11 @@ static void print_matrix(const struct dep_list *kmods, size_t n_kmods, char **ke
 		free(labels);
 		return;
 	}
-	for (size_t k = 0; k < n_kernels; k++)
-		printf("kernel [%zu]  %s\n", k + 1, kernel_labels[k]);
+	for (size_t k = 0; k < n_kernels; k++) {
+		printf("kernel [%zu]  ", k + 1);
+		print_shown(kernel_labels[k]);
+		putchar('\n');
+	}
 	putchar('\n');
 	for (size_t i = 0; i < n_kmods; i++) {
 		labels[i].cols = display(kmods[i].label, MAX_LABEL_COLUMNS, labels[i].text, sizeof(labels[i].text));
