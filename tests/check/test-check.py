@@ -287,6 +287,14 @@ if kos and printk == "_printk":
     doc = strict_json(r.stdout)
     check(doc is not None and "_pr\u00e9\u0001tk" in [i["name"] for i in doc[0]["imports"]],
           "dump --json: the same escaping", r.stdout[:300])
+    # what looks like UTF-8 but is not (RFC 3629): a surrogate, an overlong
+    # form, a lead byte above U+10FFFF, each byte then as \u00XX
+    with open(odd_ko, "wb") as f:
+        f.write(data.replace(b"\0_pr\xe9\x01tk\0", b"\0\xed\xa0\x80\xc0\xaf\xf4\x90\0"))
+    r = run_bytes(kabi_deps, "dump", "--json", odd_ko)
+    doc = strict_json(r.stdout)
+    check(doc is not None and "\u00ed\u00a0\u0080\u00c0\u00af\u00f4\u0090" in [i["name"] for i in doc[0]["imports"]],
+          "dump --json: surrogates, overlong forms and code points above U+10FFFF are bytes", r.stdout[:300])
 
 # Bad kernels: a directory that is neither headers nor a repository, a
 # repository without kernel packages.
