@@ -3,8 +3,9 @@
 # rpmbuild (its %check runs the unit suite), and the packages hold what
 # rpm needs: the attr, macros and Lua glue where rpm reads them, the
 # library they load, the file triggers of kabi-deps-triggers; the packaged
-# CLI runs; rpmlint with Fedora's and openSUSE's configurations finds
-# nothing that packaging/kabi-deps.rpmlintrc does not list with its reason.
+# CLI runs; rpmlint with the project's Fedora and openSUSE configurations
+# finds nothing that packaging/kabi-deps.rpmlintrc does not list with its
+# reason.
 # BuildRequires name Fedora/SUSE packages, which a Debian rpm database does
 # not hold: --nodeps.  The sources are those of the work
 # tree (tests/lib/copy-sources.sh), uncommitted changes included.
@@ -70,7 +71,9 @@ for t in transfiletriggerin transfiletriggerun transfiletriggerpostun; do
 done
 
 # rpmlint over the packages and the spec, once with each distribution's
-# configuration (tests/rpm/rpmlint/, from upstream rpmlint's configs/):
+# settings (tests/rpm/rpmlint/: the project's own statement of what Fedora's
+# and openSUSE's configurations decide for these packages; the findings
+# they filter for every package are in kabi-deps.rpmlintrc):
 # every finding left must be listed in packaging/kabi-deps.rpmlintrc, and
 # every filter there must still match something (rpmlint reports those that
 # do not as unused-rpmlintrc-filter) unless its line says where it may not.
