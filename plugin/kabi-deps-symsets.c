@@ -287,10 +287,19 @@ static void symsets_usage(FILE *out)
 {
 	fputs("usage: kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]\n"
 	      "                         [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS\n"
-	      "Groups the exports of SYMVERS (Module.symvers, symvers.gz) into sets, one per\n"
-	      "directory of the exporting modules, or as the groups file says ([SET] lines,\n"
-	      "then its symbols indented by a tab, as kABI stablelists are written);\n"
-	      "--reference keeps the sets of an older tarball that did not change.\n", out);
+	      "Groups the exports of SYMVERS (Module.symvers, symvers.gz/.xz/.zst) into sets,\n"
+	      "one per directory of the exporting modules (vmlinux for the kernel image), and\n"
+	      "writes them as symsets-KREL/SET.HASH members of a reproducible tarball\n"
+	      "(man kabi-deps-symsets).\n"
+	      "  --release KREL        the kernel release (the tarball's directory)\n"
+	      "  --style suse|rhel5    suse (default): lines sorted by symbol, hash = md5, 16\n"
+	      "                        hex digits; rhel5: RHEL 5's lines, hash = sha1\n"
+	      "  --groups FILE         sets as FILE says: [SET] lines, then its symbols\n"
+	      "                        indented by a tab, as kABI stablelists are written\n"
+	      "  --reference OLD.tar.gz  keep the sets of an older tarball that still hold\n"
+	      "  -o, --output OUT.tar.gz  where to write the tarball\n"
+	      "  -h, --help            this text\n"
+	      "Exit status: 0 written, 1 a file could not be read or written, 2 usage error.\n", out);
 }
 
 int kabi_deps_symsets(int argc, char **argv)

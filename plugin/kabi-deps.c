@@ -8,7 +8,7 @@
  *   kabi-deps dump [--json] FILE...
  *   kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]
  *                     [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS
- *   kabi-deps check [--json] KMOD... --kernel REF...
+ *   kabi-deps check [--json] [--details] KMOD... --kernel REF...
  *   kabi-deps weak-modules [--dry-run] [--verbose] [--root DIR] --add-modules ...
  *
  * Without FILE arguments, paths come on stdin one per line (as rpm gives
@@ -24,6 +24,7 @@
 
 #include "kabideps.h"
 #include "kabi-deps.h"
+#include "json.h"
 
 #define EXIT_BAD_FILE 1
 #define EXIT_USAGE 2
@@ -47,32 +48,53 @@ struct file_list {
 
 static void usage(FILE *out)
 {
-	fputs("usage: kabi-deps provides [--multifile] [--buildroot DIR] [FILE...]\n"
-	      "       kabi-deps requires [--multifile] [--symvers FILE] [--buildroot DIR] [FILE...]\n"
-	      "       kabi-deps supplements|recommends [--multifile] [FILE...]\n"
-	      "       kabi-deps dump [--json] FILE...\n"
+	fputs("usage: kabi-deps provides|requires|supplements|recommends [--multifile]\n"
+	      "                 [--symvers FILE] [--symsets FILE] [--buildroot DIR]\n"
+	      "                 [--option NAME=VALUE]... [--strict] [--output FILE] [FILE...]\n"
+	      "       kabi-deps dump [--json] [--output FILE] FILE...\n"
+	      "       kabi-deps check [--json] [--details] KMOD... --kernel REF...  (check --help)\n"
 	      "       kabi-deps symsets --release KREL [--style suse|rhel5] [--groups FILE]\n"
 	      "                         [--reference OLD.tar.gz] -o OUT.tar.gz SYMVERS\n"
-	      "       kabi-deps check [--json] KMOD... --kernel REF...\n"
+	      "                                                     (symsets --help)\n"
 	      "       kabi-deps weak-modules [--dry-run] [--verbose] [--root DIR]\n"
 	      "                 --add-modules|--remove-modules [PATH...] | --add-kernel|--remove-kernel [RELEASE...]\n"
+	      "                                                     (weak-modules --help)\n"
 	      "\n"
+	      "Kernel ABI dependencies of kernel modules for rpm (man kabi-deps, kabideps).\n"
+	      "  provides     ksym(SYM) = 0xCRC for each export, kmod() and modalias();\n"
+	      "               for a kernel's symvers file or symsets tarball, what the\n"
+	      "               kernel provides\n"
+	      "  requires     kernel(SYM) = 0xCRC, kernel(SET) = HASH or ksym(SYM) = 0xCRC for\n"
+	      "               each import, and the triggers package\n"
+	      "  supplements  SUSE's modalias(kernel-FLAVOR:ALIAS) (modalias=supplements)\n"
+	      "  recommends   firmware(PATH) (firmware=recommends)\n"
+	      "  dump         what a module holds: exports, imports, modinfo\n"
+	      "  check        which kernels a kmod fits\n"
+	      "  symsets      a kernel's symsets tarball from its Module.symvers\n"
+	      "  weak-modules link kmods into the weak-updates of every compatible kernel\n"
 	      "FILE is a kernel module (.ko, .ko.xz, .ko.zst, .ko.gz, signed or not); for\n"
 	      "provides also a symsets-*.tar.gz or a kernel's symvers file.\n"
-	      "Without FILE, paths are read from standard input, one per line.\n"
+	      "Without FILE, paths are read from standard input, one per line; all files of\n"
+	      "one run form one package (what one module provides, another does not require).\n"
 	      "  --multifile      rpm's multifile protocol: ';PATH' before each file's lines\n"
-	      "  --symvers FILE   kernel reference (Module.symvers, symvers.gz/.xz) for requires\n"
+	      "  --symvers FILE   kernel reference (Module.symvers, symvers.gz/.xz/.zst) for\n"
+	      "                   requires, instead of the search by the module's release\n"
 	      "  --symsets FILE   kernel symsets (symsets-R.tar.gz) for requires\n"
 	      "  --buildroot DIR  search kernel references here first (default $RPM_BUILD_ROOT)\n"
 	      "  --option NAME=VALUE  optional dependency classes and naming:\n"
 	      "                   kmod=none|fedora|suse, modalias=none|provides|supplements,\n"
 	      "                   firmware=none|requires|recommends, flavor=|auto|NAME,\n"
-	      "                   stablelist=PATH (kABI stablelist to warn about imports off it),\n"
+	      "                   stablelist=PATH (a kABI stablelist: warn about imports off it),\n"
 	      "                   triggers=|PACKAGE (required by every module: runs depmod)\n"
-	      "  --json           dump as JSON\n"
+	      "  --json           dump as JSON (valid UTF-8; a byte that is not UTF-8 as \\u00XX)\n"
 	      "  --strict         warnings (CRC mismatches, no reference) are errors too; for\n"
 	      "                   rpm, end the output with a line that stops the build\n"
-	      "  --output FILE    write to FILE instead of standard output\n", out);
+	      "  --output FILE    write to FILE instead of standard output\n"
+	      "  -h, --help       this text\n"
+	      "Environment: RPM_BUILD_ROOT (see --buildroot), KABI_DEPS_THREADS (threads that\n"
+	      "decompress modules; default one per processor, at most 8).\n"
+	      "Exit status: 0 every file was read, 1 some file could not be read (or, with\n"
+	      "--strict, a warning), 2 usage error.\n", out);
 }
 
 static int read_stdin_paths(struct file_list *files)
@@ -236,45 +258,6 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 	return status;
 }
 
-/* JSON strings: escapes, and bytes that are not UTF-8 as U+0080..U+00FF. */
-static size_t utf8_sequence(const unsigned char *s)
-{
-	size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
-static void json_string(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	if (!str) {
-		fputs("null", stdout);
-		return;
-	}
-	putchar('"');
-	while (*s) {
-		size_t seq;
-
-		if (*s == '"' || *s == '\\') {
-			printf("\\%c", *s++);
-		} else if (*s < 0x20 || *s == 0x7f) {
-			printf("\\u%04x", *s++);
-		} else if (*s < 0x80) {
-			putchar(*s++);
-		} else if ((seq = utf8_sequence(s))) {
-			fwrite(s, 1, seq, stdout);
-			s += seq;
-		} else {
-			printf("\\u%04x", *s++);
-		}
-	}
-	putchar('"');
-}
-
 static void json_crc(const struct kabi_sym *sym)
 {
 	if (sym->flags & KABI_SYM_CRC)
@@ -290,27 +273,27 @@ static void dump_json(const struct kabi_module *mod, bool first)
 	const struct kabi_modinfo *info;
 
 	printf("%s{\"path\": ", first ? "" : ",\n");
-	json_string(kabi_module_path(mod));
+	json_string(stdout, kabi_module_path(mod));
 	printf(", \"class\": %d, \"endian\": \"%s\", \"machine\": %u, \"release\": ",
 	       kabi_module_elf_class(mod) == 2 ? 64 : 32,
 	       kabi_module_elf_data(mod) == 2 ? "big" : "little", kabi_module_elf_machine(mod));
-	json_string(kabi_module_release(mod));
+	json_string(stdout, kabi_module_release(mod));
 	fputs(",\n \"exports\": [", stdout);
 	syms = kabi_module_exports(mod, &n);
 	for (size_t i = 0; i < n; i++) {
 		printf("%s{\"name\": ", i ? ", " : "");
-		json_string(syms[i].name);
+		json_string(stdout, syms[i].name);
 		fputs(", \"crc\": ", stdout);
 		json_crc(&syms[i]);
 		printf(", \"gpl\": %s, \"namespace\": ", syms[i].flags & KABI_SYM_GPL ? "true" : "false");
-		json_string(syms[i].ns);
+		json_string(stdout, syms[i].ns);
 		putchar('}');
 	}
 	fputs("],\n \"imports\": [", stdout);
 	syms = kabi_module_imports(mod, &n);
 	for (size_t i = 0; i < n; i++) {
 		printf("%s{\"name\": ", i ? ", " : "");
-		json_string(syms[i].name);
+		json_string(stdout, syms[i].name);
 		fputs(", \"crc\": ", stdout);
 		json_crc(&syms[i]);
 		putchar('}');
@@ -319,9 +302,9 @@ static void dump_json(const struct kabi_module *mod, bool first)
 	info = kabi_module_modinfo(mod, &n);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? ", [" : "[", stdout);
-		json_string(info[i].key);
+		json_string(stdout, info[i].key);
 		fputs(", ", stdout);
-		json_string(info[i].value);
+		json_string(stdout, info[i].value);
 		putchar(']');
 	}
 	fputs("]}", stdout);

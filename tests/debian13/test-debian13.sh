@@ -17,7 +17,7 @@ required=$2
 mirror=${KABI_DEPS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages="rpm librpm-dev liblua5.3-dev liblua5.4-dev meson ninja-build gcc libc6-dev make pkg-config
 	libelf-dev liblzma-dev libzstd-dev zlib1g-dev libkmod-dev kmod check libarchive-dev
-	python3 xz-utils zstd gzip cpio file linux-headers-amd64"
+	python3 xz-utils zstd gzip cpio file linux-headers-amd64 scdoc"
 
 skip() {
 	if [ "$required" = enabled ]; then echo "FAIL: $*"; exit 1; fi

@@ -3,8 +3,11 @@
 # rpmbuild (its %check runs the unit suite), and the packages hold what
 # rpm needs: the attr, macros and Lua glue where rpm reads them, the
 # library they load, the file triggers of kabi-deps-triggers; the packaged
-# CLI runs.  BuildRequires name Fedora/SUSE packages, which a Debian rpm
-# database does not hold: --nodeps.  The sources are those of the work
+# CLI runs; rpmlint with the project's Fedora and openSUSE configurations
+# finds nothing that packaging/kabi-deps.rpmlintrc does not list with its
+# reason.
+# BuildRequires name Fedora/SUSE packages, which a Debian rpm database does
+# not hold: --nodeps.  The sources are those of the work
 # tree (tests/lib/copy-sources.sh), uncommitted changes included.
 # usage: test-spec.sh SRCDIR
 set -uo pipefail # no -e: every check reports
@@ -56,6 +59,10 @@ has "$libs" "$(rpm --eval '%{_libdir}')/libkabideps.so.0"
 has "$devel" /usr/include/kabideps.h
 has "$devel" "$(rpm --eval '%{_libdir}')/pkgconfig/kabideps.pc"
 has "$triggers" /usr/libexec/kabi-deps/depmod-trigger
+for page in man1/kabi-deps.1 man1/kabi-deps-check.1 man1/kabi-deps-symsets.1 man7/kabideps.7; do
+	rpm -qpl "$main" | grep -E "^/usr/share/man/${page//./\\.}(\\.(gz|xz|zst|bz2))?\$" >/dev/null
+	check $? "${main##*/} has the man page $page"
+done
 rpm -qpR "$main" | grep -E '^kabi-deps-libs\(.*\) = '"$version"'-' >/dev/null; check $? "kabi-deps requires its libs, same build"
 [ "$(rpm -qp --qf '%{arch}' "$triggers")" = noarch ]; check $? "kabi-deps-triggers is noarch"
 for t in transfiletriggerin transfiletriggerun; do
@@ -67,6 +74,39 @@ for prefix in /lib/modules/ /usr/lib/modules/; do
 	rpm -qp --filetriggers "$triggers" | grep "^transfiletriggerpostun scriptlet.* -- $prefix$" >/dev/null
 	check $? "kabi-deps-triggers: transfiletriggerpostun on $prefix alone"
 done
+
+# rpmlint over the packages and the spec, once with each distribution's
+# settings (tests/rpm/rpmlint/: the project's own statement of what Fedora's
+# and openSUSE's configurations decide for these packages; the findings
+# they filter for every package are in kabi-deps.rpmlintrc):
+# every finding left must be listed in packaging/kabi-deps.rpmlintrc, and
+# every filter there must still match something (rpmlint reports those that
+# do not as unused-rpmlintrc-filter) unless its line says where it may not.
+rpmlintrc=$src/packaging/kabi-deps.rpmlintrc
+if command -v rpmlint >/dev/null && command -v checkbashisms >/dev/null; then
+	may_be_unused=$(sed -n 's/^addFilter("\(.*\)") *# may be unused:.*/\1/p' "$rpmlintrc")
+	for conf in fedora opensuse; do
+		out=$(rpmlint -c "$src/tests/rpm/rpmlint/$conf.toml" -r "$rpmlintrc" \
+			"$main" "$libs" "$devel" "$triggers" "$spec" 2>&1)
+		findings=$(grep -E '^[^ ]+: [EWI]: ' <<<"$out" | while IFS= read -r line; do
+			filter=${line#*: E: unused-rpmlintrc-filter \"}
+			if [ "$filter" = "$line" ] || ! grep -qxF -- "${filter%\"}" <<<"$may_be_unused"; then
+				printf '%s\n' "$line"
+			fi
+		done)
+		[ -z "$findings" ] && grep -q '4 packages and 1 specfiles checked' <<<"$out"
+		check $? "rpmlint, $conf configuration: nothing that kabi-deps.rpmlintrc does not list"
+		if [ -n "$findings" ]; then
+			sed 's/^/     /' <<<"$findings"
+		elif ! grep -q 'specfiles checked' <<<"$out"; then
+			tail -n 20 <<<"$out" | sed 's/^/     /' # rpmlint itself failed
+		fi
+	done
+else
+	# (the Debian 13 root of tests/debian13 has no rpmlint: what it would
+	# find there is not known)
+	echo "skip rpmlint: rpmlint or checkbashisms is not installed (Debian: rpmlint, devscripts)"
+fi
 
 # The packaged files, unpacked: every path the attr and the Lua glue name
 # is in the packages.
