@@ -257,8 +257,9 @@ def installed(root):
 
 
 class Dnf:
-    """dnf 4 on a scratch root: the installroot's own rpmdb, no system repos,
-    only the --repofrompath ones; kernels installonly as Fedora's dnf.conf has them."""
+    """dnf 4 on a scratch root: the installroot's own rpmdb, a dnf.conf of
+    its own (-c: not the host's), no system repos, only the --repofrompath
+    ones; kernels installonly as in Fedora's dnf.conf."""
     test_install = ("--setopt=tsflags=test",)  # resolve and test the transaction only
 
     def __init__(self):
@@ -279,8 +280,10 @@ class Dnf:
 
 
 class Zypper:
-    """zypper on a scratch root: plain-dir repositories added to the root,
-    kernels multiversion as SUSE's zypp.conf has them."""
+    """zypper on a scratch root: plain-dir repositories added to the root;
+    ZYPP_CONF points libzypp at the root's zypp.conf, which makes kernels
+    multiversion as SUSE's default zypp.conf does (without that line, the
+    update scenarios see the old kernel replaced)."""
     test_install = ("--dry-run",)
 
     def pkg(self, name, version_release=None):
