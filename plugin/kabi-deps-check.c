@@ -102,10 +102,17 @@ static int cmp_dep_name(const void *a, const void *b)
 	return strcmp(((const struct dep *)a)->name, ((const struct dep *)b)->name);
 }
 
+/* The kernel build itself, what a module without modversions requires:
+ * kernel-uname-r = RELEASE, or kernel-uname-r(RELEASE). */
+static bool is_uname_r(const char *name)
+{
+	return strncmp(name, "kernel-uname-r", 14) == 0 && (name[14] == '\0' || name[14] == '(');
+}
+
 /* Kernel ABI dependencies only: the rest (rpmlib(), files) is not the kernel's. */
 static bool is_kabi_dep(const char *name)
 {
-	return strncmp(name, "kernel(", 7) == 0 || strncmp(name, "ksym(", 5) == 0;
+	return strncmp(name, "kernel(", 7) == 0 || strncmp(name, "ksym(", 5) == 0 || is_uname_r(name);
 }
 
 static bool is_rpm_file(const char *path)
@@ -278,7 +285,9 @@ static void describe(const struct dep *d, char *what, size_t size, bool *is_set)
 	const char *open = strchr(d->name, '('), *close = strrchr(d->name, ')');
 
 	*is_set = strncmp(d->name, "kernel(", 7) == 0 && strncmp(d->evr, "0x", 2) != 0;
-	if (open && close && close > open)
+	if (is_uname_r(d->name))
+		snprintf(what, size, "%s", d->name); /* the kernel build, no symbol */
+	else if (open && close && close > open)
 		snprintf(what, size, "%.*s", (int)(close - open - 1), open + 1);
 	else
 		snprintf(what, size, "%s", d->name);

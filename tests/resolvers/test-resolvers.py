@@ -14,7 +14,7 @@ usage: test-resolvers.py BUILDDIR SRCDIR dnf|zypper auto|enabled
 import glob, gzip, os, re, shutil, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from kabitest import Checks, RpmBuilder, kernel_headers, run  # noqa: E402
+from kabitest import Checks, RpmBuilder, kernel_headers, run, uname_r  # noqa: E402
 
 builddir, srcdir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 resolver_name, feature = sys.argv[3], sys.argv[4]
@@ -439,17 +439,14 @@ def run_scenarios(s):
 
 
 def nover_scenarios(s):
-    """A module without modversions says nothing about symbols; it is to
-    install only next to the kernel release it was built for.
-    LEAD: written for kabi-deps emitting `Requires: kernel-uname-r = RELEASE`
-    for such modules (another helper's change); until the kmod has that, the
-    scenarios print PENDING instead of failing.  Adjust the detection below
-    if the output takes another form."""
+    """A module without modversions says nothing about symbols: it requires
+    the kernel build it was built for (doc/dependencies.md), as SUSE names it
+    or, for a release rpm takes for no version, in the dependency's name;
+    the kernel packages provide it through kabi-deps' kernel side."""
     label = "%s %s: a module without modversions" % (resolver_name, s.label)
     reqs = s.deps(s.NOVER, "requires")
-    if "kernel-uname-r = " + krel("base") not in reqs:
-        print("PENDING %s: its kmod has no kernel-uname-r Requires yet (%s)"
-              % (label, ", ".join(sorted(r for r in reqs if not r.startswith("rpmlib("))) or "no Requires"))
+    want = ("kernel-uname-r = " + krel("base")) if s.suse else uname_r(krel("base"))
+    if not check(want in reqs, "%s requires %s" % (label, want), sorted(reqs)):
         return
     root, r = run_steps(s, [(("same", "broken", "kmods"), "install", "kmp-nover")])
     got = installed(root)
