@@ -31,7 +31,8 @@ enum style { STYLE_SUSE, STYLE_RHEL5 };
 struct group_rule {
 	char *sym;
 	char *group;
-	size_t order; /* position in the groups file */
+	size_t order;  /* position in the groups file */
+	size_t lineno; /* for messages */
 };
 
 struct item {
@@ -68,9 +69,45 @@ static bool valid_set_name(const char *s)
 	return true;
 }
 
-static int cmp_rule(const void *a, const void *b)
+static int cmp_rule_sym(const void *a, const void *b)
 {
 	return strcmp(((const struct group_rule *)a)->sym, ((const struct group_rule *)b)->sym);
+}
+
+/* By symbol, then file order: qsort is not stable, and the sets must not
+ * depend on how it orders equal keys. */
+static int cmp_rule(const void *a, const void *b)
+{
+	const struct group_rule *x = a, *y = b;
+	int c = strcmp(x->sym, y->sym);
+
+	return c ? c : x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* A symbol named twice in one group counts once; in two groups, it is an
+ * error: the tarball would depend on which one won. */
+static int unique_rules(const char *path, struct group_rule *rules, size_t *n)
+{
+	size_t kept = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		struct group_rule *prev = kept ? &rules[kept - 1] : NULL;
+
+		if (prev && strcmp(prev->sym, rules[i].sym) == 0) {
+			if (strcmp(prev->group, rules[i].group) != 0) {
+				fprintf(stderr, "kabi-deps: %s:%zu: %s is in group %s already (line %zu)\n", path,
+					rules[i].lineno, rules[i].sym, prev->group, prev->lineno);
+				r = -1;
+			}
+			free(rules[i].sym);
+			free(rules[i].group);
+			continue;
+		}
+		rules[kept++] = rules[i];
+	}
+	*n = kept;
+	return r;
 }
 
 /* A groups file: "[group]" headers, then its symbols indented by a tab. */
@@ -126,7 +163,7 @@ static int read_groups(const char *path, struct group_rule **rules, size_t *n)
 			}
 			*rules = p;
 		}
-		(*rules)[*n] = (struct group_rule){ strdup(s), strdup(group), *n };
+		(*rules)[*n] = (struct group_rule){ strdup(s), strdup(group), *n, lineno };
 		if (!(*rules)[*n].sym || !(*rules)[*n].group)
 			r = -1;
 		(*n)++;
@@ -134,8 +171,10 @@ static int read_groups(const char *path, struct group_rule **rules, size_t *n)
 	free(line);
 	free(group);
 	fclose(f);
-	if (r == 0 && *n)
+	if (r == 0 && *n) {
 		qsort(*rules, *n, sizeof(**rules), cmp_rule);
+		r = unique_rules(path, *rules, n);
+	}
 	return r;
 }
 
@@ -373,7 +412,7 @@ int kabi_deps_symsets(int argc, char **argv)
 		goto oom;
 	for (size_t i = 0; i < n_items; i++) {
 		struct group_rule key = { .sym = (char *)entries[i].name };
-		const struct group_rule *rule = n_rules ? bsearch(&key, rules, n_rules, sizeof(*rules), cmp_rule) : NULL;
+		const struct group_rule *rule = n_rules ? bsearch(&key, rules, n_rules, sizeof(*rules), cmp_rule_sym) : NULL;
 
 		items[i].e = &entries[i];
 		items[i].set = rule ? strdup(rule->group) :

@@ -87,6 +87,21 @@ check(len(mine) == 1 and [l.split("\t")[1] for l in files[mine[0]].decode().spli
 check(sum(l.split("\t")[1] in vmlinux_syms for d in files.values() for l in d.decode().splitlines()) == 3,
       "groups file: those symbols are in no other set")
 
+# a symbol in two groups: an error naming both lines, not a set by chance
+with open(groups, "w") as f:
+    f.write("[first]\n\t%s\n\t%s\n[second]\n\t%s\n" % (vmlinux_syms[0], vmlinux_syms[1], vmlinux_syms[0]))
+r = build_symsets(os.path.join(top, "twice.tar.gz"), "--groups", groups)
+check(r.returncode != 0 and "groups:5: %s is in group first already (line 2)" % vmlinux_syms[0] in r.stderr,
+      "groups file: a symbol in two groups is an error naming both lines", r.stderr)
+# twice in one group: once
+with open(groups, "w") as f:
+    f.write("[first]\n\t%s\n\t%s\n" % (vmlinux_syms[0], vmlinux_syms[0]))
+r = build_symsets(os.path.join(top, "same.tar.gz"), "--groups", groups)
+files, _ = members(os.path.join(top, "same.tar.gz")) if r.returncode == 0 else ({}, [])
+check(r.returncode == 0 and sum(l.split("\t")[1] == vmlinux_syms[0] for d in files.values()
+                                for l in d.decode().splitlines()) == 1,
+      "groups file: a symbol twice in one group is in it once", r.stderr)
+
 # --reference: an old set that still holds stays, with its old name
 old = os.path.join(top, "old.tar.gz")
 build_symsets(old)
