@@ -72,6 +72,7 @@ struct reader {
 	 * what the module imports. */
 	struct found_sym *undef;
 	size_t n_undef;
+	size_t *ksymtab_count; /* exports per section index, counted on first use */
 };
 
 static uint32_t read_u32(const unsigned char *p, int data)
@@ -350,15 +351,22 @@ static const unsigned char *symbol_bytes(struct reader *rd, const struct found_s
 	return s->data + fs->value;
 }
 
-/* Position of an export in its __ksymtab section, for tables indexed alike. */
+/* Position of an export in its __ksymtab section, for tables indexed alike.
+ * The exports per section are counted once (a scan per export made large
+ * modules with index-paired tables quadratic). */
 static int ksymtab_index(struct reader *rd, const struct found_sym *ks, size_t *index,
 			 size_t *entries_out)
 {
 	const struct section *s = &rd->secs[ks->shndx];
-	size_t entries = 0, entsize;
+	size_t entries, entsize;
 
-	for (size_t i = 0; i < rd->n_ksymtab; i++)
-		entries += rd->ksymtab[i].shndx == ks->shndx;
+	if (!rd->ksymtab_count) {
+		if (!(rd->ksymtab_count = calloc(rd->nsecs, sizeof(*rd->ksymtab_count))))
+			return kabi_fail(rd->ctx, ENOMEM, "out of memory");
+		for (size_t i = 0; i < rd->n_ksymtab; i++)
+			rd->ksymtab_count[rd->ksymtab[i].shndx]++;
+	}
+	entries = rd->ksymtab_count[ks->shndx];
 	entsize = entries ? s->shdr.sh_size / entries : 0;
 	if (!entsize || s->shdr.sh_size % entries || ks->value % entsize ||
 	    ks->value / entsize >= entries)
@@ -740,6 +748,7 @@ out:
 	free(rd.crc);
 	free(rd.kstrtabns);
 	free(rd.undef);
+	free(rd.ksymtab_count);
 	return r;
 }
 
