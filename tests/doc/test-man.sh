@@ -27,14 +27,17 @@ done
 
 # --help and the page of each command name the same options
 cli=$build/plugin/kabi-deps
-for cmd in "" check symsets; do
-	scd=$src/doc/man/kabi-deps${cmd:+-$cmd}.1.scd
+for page in kabi-deps.1 kabi-deps-check.1 kabi-deps-symsets.1 kabi-deps-weak-modules.8; do
+	cmd=${page%.*}
+	cmd=${cmd#kabi-deps}
+	cmd=${cmd#-}
+	scd=$src/doc/man/$page.scd
 	help=$("$cli" $cmd --help)
 	check $? "kabi-deps ${cmd:+$cmd }--help exits 0"
 	missing=
 	for opt in $(grep -o -- '--[a-z][a-z-]*' <<<"$help" | sort -u); do
 		grep -qF -- "*$opt*" "$scd" || missing="$missing $opt"
 	done
-	check_empty "$missing" "kabi-deps${cmd:+-$cmd}(1) has every option of kabi-deps${cmd:+ $cmd} --help"
+	check_empty "$missing" "${page%.*}(${page##*.}) has every option of kabi-deps${cmd:+ $cmd} --help"
 done
 exit "$fail"
