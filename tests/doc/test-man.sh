@@ -1,7 +1,8 @@
 #!/bin/bash
 # The man pages: each built by scdoc renders without a warning from man
 # (MANWIDTH=80 man -l) and from groff's own checks (-ww), and every option
-# that a command's --help names is in its page.
+# that a command's --help names is in its page; every macro of
+# macros.kabideps is in kabideps(7).
 # usage: test-man.sh BUILDDIR SRCDIR PAGE...
 set -uo pipefail # no -e: every check reports
 build=$1 src=$2
@@ -40,4 +41,12 @@ for page in kabi-deps.1 kabi-deps-check.1 kabi-deps-symsets.1 kabi-deps-weak-mod
 	done
 	check_empty "$missing" "${page%.*}(${page##*.}) has every option of kabi-deps${cmd:+ $cmd} --help"
 done
+
+# every macro of macros.kabideps (set, or commented out as an example) is in
+# kabideps(7), where scdoc wants each _ escaped
+missing=
+for macro in $(grep -oE '^#?%_kabideps_[a-z_]+' "$src/macros.d/macros.kabideps" | tr -d '#' | sort -u); do
+	grep -qF -- "${macro//_/\\_}" "$src/doc/man/kabideps.7.scd" || missing="$missing $macro"
+done
+check_empty "$missing" "kabideps(7) has every macro of macros.kabideps"
 exit "$fail"
