@@ -1,7 +1,8 @@
 #!/bin/bash
 # The man pages: each built by scdoc renders without a warning from man
 # (MANWIDTH=80 man -l) and from groff's own checks (-ww), and every option
-# that a command's --help names is in its page.
+# that a command's --help names is in its page; every macro of
+# macros.kabideps is in kabideps(7).
 # usage: test-man.sh BUILDDIR SRCDIR PAGE...
 set -uo pipefail # no -e: every check reports
 build=$1 src=$2
@@ -27,14 +28,25 @@ done
 
 # --help and the page of each command name the same options
 cli=$build/plugin/kabi-deps
-for cmd in "" check symsets; do
-	scd=$src/doc/man/kabi-deps${cmd:+-$cmd}.1.scd
+for page in kabi-deps.1 kabi-deps-check.1 kabi-deps-symsets.1 kabi-deps-weak-modules.8; do
+	cmd=${page%.*}
+	cmd=${cmd#kabi-deps}
+	cmd=${cmd#-}
+	scd=$src/doc/man/$page.scd
 	help=$("$cli" $cmd --help)
 	check $? "kabi-deps ${cmd:+$cmd }--help exits 0"
 	missing=
 	for opt in $(grep -o -- '--[a-z][a-z-]*' <<<"$help" | sort -u); do
 		grep -qF -- "*$opt*" "$scd" || missing="$missing $opt"
 	done
-	check_empty "$missing" "kabi-deps${cmd:+-$cmd}(1) has every option of kabi-deps${cmd:+ $cmd} --help"
+	check_empty "$missing" "${page%.*}(${page##*.}) has every option of kabi-deps${cmd:+ $cmd} --help"
 done
+
+# every macro of macros.kabideps (set, or commented out as an example) is in
+# kabideps(7), where scdoc wants each _ escaped
+missing=
+for macro in $(grep -oE '^#?%_kabideps_[a-z_]+' "$src/macros.d/macros.kabideps" | tr -d '#' | sort -u); do
+	grep -qF -- "${macro//_/\\_}" "$src/doc/man/kabideps.7.scd" || missing="$missing $macro"
+done
+check_empty "$missing" "kabideps(7) has every macro of macros.kabideps"
 exit "$fail"

@@ -59,7 +59,7 @@ has "$libs" "$(rpm --eval '%{_libdir}')/libkabideps.so.0"
 has "$devel" /usr/include/kabideps.h
 has "$devel" "$(rpm --eval '%{_libdir}')/pkgconfig/kabideps.pc"
 has "$triggers" /usr/libexec/kabi-deps/depmod-trigger
-for page in man1/kabi-deps.1 man1/kabi-deps-check.1 man1/kabi-deps-symsets.1 man7/kabideps.7; do
+for page in man1/kabi-deps.1 man1/kabi-deps-check.1 man1/kabi-deps-symsets.1 man8/kabi-deps-weak-modules.8 man7/kabideps.7; do
 	rpm -qpl "$main" | grep -E "^/usr/share/man/${page//./\\.}(\\.(gz|xz|zst|bz2))?\$" >/dev/null
 	check $? "${main##*/} has the man page $page"
 done
