@@ -536,21 +536,23 @@ static int release_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, co
 			    const struct kabi_symvers *ref, const char *flavor, struct kabi_strv *out)
 {
 	bool in_tree = kabi_path_in_tree(m->path);
+	const char *dep;
 
 	if (!m->release)
 		return kabi_fail(ctx, EINVAL, "no modversions and no vermagic: nothing says which kernel it fits");
-	if (m->vermagic_modversions)
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: its vermagic says modversions, but it has no __versions "
-			 "(stripped?): requires kernel-uname-r = %s instead of symbol CRCs", m->path, m->release);
-	else if (ref && kabi_symvers_has_crcs(ref))
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: built without modversions, but its kernel reference %s "
-			 "has CRCs (built against another kernel build?): requires kernel-uname-r = %s",
-			 m->path, kabi_symvers_path(ref), m->release);
-	else if (!in_tree)
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: built without modversions: requires kernel-uname-r = %s, "
-			 "so it installs only next to that kernel build", m->path, m->release);
 	if (push_uname_r(out, m->release, flavor) < 0)
 		return kabi_fail(ctx, ENOMEM, "out of memory");
+	dep = out->v[out->n - 1];
+	if (m->vermagic_modversions)
+		kabi_log(ctx, KABI_LOG_WARNING, "%s: its vermagic says modversions, but it has no __versions "
+			 "(stripped?): requires %s instead of symbol CRCs", m->path, dep);
+	else if (ref && kabi_symvers_has_crcs(ref))
+		kabi_log(ctx, KABI_LOG_WARNING, "%s: built without modversions, but its kernel reference %s "
+			 "has CRCs (built against another kernel build?): requires %s",
+			 m->path, kabi_symvers_path(ref), dep);
+	else if (!in_tree)
+		kabi_log(ctx, KABI_LOG_WARNING, "%s: built without modversions: requires %s, "
+			 "so it installs only next to that kernel build", m->path, dep);
 	/* Without a reference the kernel's own exports cannot be told from
 	 * other kmods': the release alone (its absence was logged). */
 	for (size_t i = 0; ref && i < m->n_imports; i++) {

@@ -279,18 +279,25 @@ static const char *kernel_has(const struct dep_list *kmod, const struct dep_list
 	return p ? p->evr : NULL;
 }
 
-/* "kernel(SYM)" -> "SYM"; a symbol when it is ksym() or its version is 0x... */
-static void describe(const struct dep *d, char *what, size_t size, bool *is_set)
+/* What a requirement names: a symbol (ksym(), or kernel() with a 0x...
+ * version), a set (kernel(SET) = HASH), or the kernel build itself. */
+enum req_kind { REQ_SYMBOL, REQ_SET, REQ_RELEASE };
+static const char *const req_kind_names[] = { "symbol", "set", "release" };
+
+/* "kernel(SYM)" -> "SYM", and its kind. */
+static enum req_kind describe(const struct dep *d, char *what, size_t size)
 {
 	const char *open = strchr(d->name, '('), *close = strrchr(d->name, ')');
 
-	*is_set = strncmp(d->name, "kernel(", 7) == 0 && strncmp(d->evr, "0x", 2) != 0;
-	if (is_uname_r(d->name))
-		snprintf(what, size, "%s", d->name); /* the kernel build, no symbol */
-	else if (open && close && close > open)
+	if (is_uname_r(d->name)) {
+		snprintf(what, size, "%s", d->name);
+		return REQ_RELEASE;
+	}
+	if (open && close && close > open)
 		snprintf(what, size, "%.*s", (int)(close - open - 1), open + 1);
 	else
 		snprintf(what, size, "%s", d->name);
+	return strncmp(d->name, "kernel(", 7) == 0 && strncmp(d->evr, "0x", 2) != 0 ? REQ_SET : REQ_SYMBOL;
 }
 
 /* Which of kmod's requirements kernel meets (met[i]); the number unmet.
@@ -325,15 +332,15 @@ static void json_pair(const struct dep_list *kmod, const struct dep_list *kernel
 	for (size_t i = 0, k = 0; i < kmod->n; i++) {
 		const struct dep *d = &kmod->v[i];
 		char what[512], full[1024];
-		bool is_set;
+		enum req_kind kind;
 
 		if (met && met[i])
 			continue;
-		describe(d, what, sizeof(what), &is_set);
+		kind = describe(d, what, sizeof(what));
 		dep_text(d, full, sizeof(full));
 		fputs(k++ ? ", {\"dependency\": " : "{\"dependency\": ", stdout);
 		json_string(stdout, full);
-		printf(", \"kind\": \"%s\", \"name\": ", is_set ? "set" : "symbol");
+		printf(", \"kind\": \"%s\", \"name\": ", req_kind_names[kind]);
 		json_string(stdout, what);
 		fputs(", \"needed\": ", stdout);
 		json_string(stdout, d->evr);
@@ -365,16 +372,20 @@ static void print_details(const struct dep_list *kmod, const struct dep_list *ke
 		const struct dep *d = &kmod->v[i];
 		const char *has = kernel_has(kmod, kernel, d->name);
 		char what[512], full[1024];
-		bool is_set;
+		enum req_kind kind;
 
 		if (met && met[i])
 			continue;
-		describe(d, what, sizeof(what), &is_set);
+		kind = describe(d, what, sizeof(what));
 		dep_text(d, full, sizeof(full));
 		printf("    %-*s  ", (int)width, full);
-		if (!has)
-			printf("%s %s is absent from this kernel\n", is_set ? "set" : "symbol", what);
-		else if (is_set)
+		if (kind == REQ_RELEASE && !has)
+			printf("kernel build %s: this kernel names no such build\n", what);
+		else if (kind == REQ_RELEASE)
+			printf("another kernel build: this kernel is %s\n", has);
+		else if (!has)
+			printf("%s %s is absent from this kernel\n", req_kind_names[kind], what);
+		else if (kind == REQ_SET)
 			printf("set %s changed: the kernel has %s\n", what, has);
 		else
 			printf("CRC of %s differs: the kernel has %s\n", what, has);
@@ -459,7 +470,7 @@ static void verdict_cell(const struct dep_list *kmod, const struct dep_list *ker
 {
 	size_t i = 0;
 	char what[512], shown[200], more[32] = "";
-	bool is_set;
+	enum req_kind kind;
 	const char *has;
 	size_t cols;
 
@@ -475,13 +486,14 @@ static void verdict_cell(const struct dep_list *kmod, const struct dep_list *ker
 		c->cols = strlen(c->text);
 		return;
 	}
-	describe(&kmod->v[i], what, sizeof(what), &is_set);
+	kind = describe(&kmod->v[i], what, sizeof(what));
 	has = kernel_has(kmod, kernel, kmod->v[i].name);
 	cols = display(what, MAX_SYMBOL_COLUMNS, shown, sizeof(shown));
 	if (unmet > 1)
 		snprintf(more, sizeof(more), " (%zu more)", unmet - 1);
-	snprintf(c->text, sizeof(c->text), "NO: %s%s %s%s", is_set ? "set " : "", shown,
-		 !has ? "absent" : is_set ? "changed" : "CRC differs", more);
+	snprintf(c->text, sizeof(c->text), "NO: %s%s %s%s", kind == REQ_SET ? "set " : "", shown,
+		 kind == REQ_RELEASE ? "(another build)" : !has ? "absent" : kind == REQ_SET ? "changed" : "CRC differs",
+		 more);
 	c->cols = strlen(c->text) - strlen(shown) + cols;
 }
 

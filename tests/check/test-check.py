@@ -10,7 +10,7 @@ stablelist warnings, and %_kabideps_strict turning them into failures."""
 import gzip, json, os, re, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from kabitest import Checks, RpmBuilder, kernel_headers, read_symvers, run  # noqa: E402
+from kabitest import Checks, RpmBuilder, kernel_headers, read_symvers, run, uname_r  # noqa: E402
 
 builddir, srcdir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 kabi_deps = os.path.join(builddir, "plugin/kabi-deps")
@@ -313,6 +313,25 @@ r = run(kabi_deps, "check", kmod, "--kernel", symvers, "--bogus")
 check(r.returncode == 2 and "--bogus" in r.stderr, "an unknown option is a usage error (exit 2)", r.stderr)
 r = run(kabi_deps, "check", "--help")
 check(r.returncode == 0 and "--details" in r.stdout and "repository" in r.stdout, "check --help", r.stdout)
+
+# a module without modversions fits its own kernel build only: check
+# compares the kernel-uname-r it requires like a symbol
+bare_dir = os.path.join(top, "bare", "lib/modules", kver, "extra")
+os.makedirs(bare_dir)
+bare = os.path.join(bare_dir, "bare.ko")
+rpm2cpio = subprocess.run(["rpm2cpio", kmod], capture_output=True, check=True).stdout
+ko = [m for m in subprocess.run(["cpio", "-it", "--quiet"], input=rpm2cpio, capture_output=True,
+                                check=True).stdout.decode().split() if m.endswith(".ko")][0]
+subprocess.run(["cpio", "-idm", "--quiet", ko], input=rpm2cpio, cwd=top, check=True)
+r = run("objcopy", "--strip-debug", "--remove-section=__versions", os.path.join(top, ko), bare)
+check(r.returncode == 0, "a copy of kmp.ko without __versions", r.stderr)
+r = run(kabi_deps, "check", bare, "--kernel", kver)
+check(r.returncode == 0 and "fits" in r.stdout, "without modversions: fits its own release, found installed", r.stdout)
+r = run(kabi_deps, "check", "--json", bare, "--kernel", symvers)
+doc = strict_json(r.stdout.encode())
+unmet = doc["results"][0]["unmet"] if doc else []
+check(r.returncode == 1 and [(u["kind"], u["dependency"]) for u in unmet] == [("release", uname_r(kver))],
+      "... but not a bare Module.symvers, which names no release (kind release)", r.stdout)
 
 # build time: CRC mismatch against the kernel reference, stablelist, strict
 r = rb.build("kmp-kmod", kmp_spec, os.path.join(srcdir, "examples/kmp"), defines=("_kabideps_symvers " + changed,))
