@@ -15,11 +15,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kabideps.h"
 #include "kabi-deps.h"
@@ -383,6 +385,28 @@ static int cmd_dump(struct kabi_ctx *ctx, const struct options *opt, struct file
 	return status;
 }
 
+/* check and symsets: kabi-deps-tools, which links librpm and libarchive
+ * (this program, run by rpm once per module and kind, loads neither).  It
+ * lies beside this program in a build tree, else where it was installed,
+ * found from here first (a moved or unpacked installation). */
+static int run_tools(char **argv)
+{
+	static const char *const places[] = { "kabi-deps-tools", KABI_DEPS_TOOLS_FROM_BINDIR };
+	char self[PATH_MAX], path[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash = len > 0 ? memrchr(self, '/', (size_t)len) : NULL;
+
+	for (size_t i = 0; slash && i < sizeof(places) / sizeof(places[0]); i++) {
+		int n = snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - self), self, places[i]);
+
+		if (*places[i] && n > 0 && (size_t)n < sizeof(path) && access(path, X_OK) == 0)
+			execv(path, argv);
+	}
+	execv(KABI_DEPS_TOOLS, argv);
+	fprintf(stderr, "kabi-deps: cannot run %s: %s\n", KABI_DEPS_TOOLS, strerror(errno));
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -415,10 +439,8 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 #endif
-	if (strcmp(cmd, "symsets") == 0)
-		return kabi_deps_symsets(argc, argv);
-	if (strcmp(cmd, "check") == 0)
-		return kabi_deps_check(argc, argv);
+	if (strcmp(cmd, "symsets") == 0 || strcmp(cmd, "check") == 0)
+		return run_tools(argv);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
