@@ -166,6 +166,24 @@ static int take_module(struct prefetch *pf, size_t i, const char *path, struct k
 	return 0;
 }
 
+/* Where indexes of kernels' Module.symvers go, so that the next process
+ * need not parse the same file again (rpm < 4.16 runs one per module):
+ * the user's cache directory (XDG), or none. */
+static int set_symvers_cache(struct kabi_ctx *ctx)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char dir[PATH_MAX];
+	int n;
+
+	if (xdg && xdg[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/kabi-deps", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/.cache/kabi-deps", home);
+	else
+		return 0;
+	return n > 0 && (size_t)n < sizeof(dir) ? kabi_ctx_set_symvers_cache(ctx, dir) : 0;
+}
+
 /* provides, requires, supplements, recommends: one dependency kind. */
 static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct options *opt,
 			struct file_list *files)
@@ -186,7 +204,7 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 		return EXIT_BAD_FILE;
 	}
 	if ((opt->symvers && kabi_ctx_set_symvers(ctx, opt->symvers) < 0) ||
-	    (opt->symsets && kabi_ctx_set_symsets(ctx, opt->symsets) < 0)) {
+	    (opt->symsets && kabi_ctx_set_symsets(ctx, opt->symsets) < 0) || set_symvers_cache(ctx) < 0) {
 		fputs("kabi-deps: out of memory\n", stderr);
 		status = EXIT_BAD_FILE;
 	}
