@@ -15,6 +15,7 @@
  * so that parallel builds see a whole index or none.  Every offset in it is
  * checked when it is opened, so a damaged index is refused, never followed.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -37,6 +38,9 @@
 #define MAX_STRINGS ((uint64_t)1 << 31)
 /* A change within this many seconds of the last could share its timestamps. */
 #define SETTLE_SECONDS 2
+/* Indexes (and left-over temporary files) not written for this long are
+ * removed when another is written: kernels come and go. */
+#define PRUNE_SECONDS (30 * 24 * 3600)
 
 struct index_header {
 	char magic[8];
@@ -316,6 +320,25 @@ static bool settled(const struct stat *st)
 	return now >= last + SETTLE_SECONDS;
 }
 
+static void prune(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	while (d && (de = readdir(d))) {
+		struct stat st;
+
+		if (strncmp(de->d_name, "symvers-", 8) || !strstr(de->d_name, ".idx") ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (st.st_mtime + PRUNE_SECONDS < now)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* Best effort: a cache that cannot be written is no error. */
 void kabi_symvers_index_write(const char *dir, const struct stat *ref, const struct kabi_symvers *sv)
 {
@@ -394,8 +417,10 @@ void kabi_symvers_index_write(const char *dir, const struct stat *ref, const str
 	    write_all(fd, mod_slots, h.n_mod_slots * sizeof(*mod_slots)) &&
 	    write_all(fd, b.strings, b.len) && close(fd) == 0) {
 		fd = -1;
-		if (rename(tmp, final) == 0)
+		if (rename(tmp, final) == 0) {
+			prune(dir);
 			goto out;
+		}
 	}
 	unlink(tmp);
 out:
