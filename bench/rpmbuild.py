@@ -82,6 +82,13 @@ def main():
                   if f.endswith((".ko", ".ko.xz", ".ko.zst", ".ko.gz")))[:a.modules]
 
     tmp = tempfile.mkdtemp(prefix="kabi-bench-rpm-")
+    try:
+        bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, symvers, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, symvers, tmp):
     env["XDG_CACHE_HOME"] = os.path.join(tmp, "xdg")
     listing = os.path.join(tmp, "modules")
     with open(listing, "w") as f:
@@ -139,7 +146,6 @@ def main():
     print("  CPU time   %8.2f s with kabi-deps, %8.2f s without: %+.2f ms a module (least of each)"
           % (c_on, c_off, 1000 * (c_on - c_off) / n))
     print("  dependencies of the package: %d with, %d without" % (on[0][2], off[0][2]))
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
