@@ -87,10 +87,13 @@ static void load_libarchive(void)
 		return;
 	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!(*fn[i] = dlsym(h, names[i]))) {
+		void *sym = dlsym(h, names[i]);
+
+		if (!sym) {
 			la.failed = "libarchive lacks a function kabi-deps needs";
 			return;
 		}
+		memcpy(fn[i], &sym, sizeof(sym)); /* (POSIX: as a function pointer) */
 	}
 }
 
