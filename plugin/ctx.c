@@ -26,6 +26,7 @@ struct kabi_ctx {
 	struct refcache symvers, symsets;
 	struct kabi_options opts;
 	struct kabi_hash stablelists; /* arch -> stablelist (or a "none" mark) */
+	char *symvers_cache; /* where indexes of Module.symvers files go, or NULL */
 };
 
 /* Marks a release whose reference was searched for and not found. */
@@ -93,6 +94,7 @@ KABI_EXPORT void kabi_ctx_free(struct kabi_ctx *ctx)
 	free(ctx->opts.flavor);
 	free(ctx->opts.stablelist);
 	free(ctx->opts.triggers);
+	free(ctx->symvers_cache);
 	kabi_stablelists_free(&ctx->stablelists);
 	free(ctx);
 }
@@ -149,6 +151,12 @@ KABI_EXPORT int kabi_ctx_set_symsets(struct kabi_ctx *ctx, const char *path)
 {
 	drop_references(ctx);
 	return replace_string(&ctx->symsets.explicit_path, path && *path ? path : NULL);
+}
+
+KABI_EXPORT int kabi_ctx_set_symvers_cache(struct kabi_ctx *ctx, const char *dir)
+{
+	drop_references(ctx);
+	return replace_string(&ctx->symvers_cache, dir && *dir ? dir : NULL);
 }
 
 size_t kabi_ctx_max_size(const struct kabi_ctx *ctx)
@@ -300,6 +308,8 @@ struct refkind {
 
 static int open_symvers(struct kabi_ctx *ctx, const char *path, void **obj)
 {
+	if (ctx->symvers_cache)
+		return kabi_symvers_open_cached(ctx, path, ctx->symvers_cache, (struct kabi_symvers **)obj);
 	return kabi_symvers_open(ctx, path, (struct kabi_symvers **)obj);
 }
 

@@ -16,11 +16,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kabideps.h"
 #include "kabi-deps.h"
@@ -187,6 +189,24 @@ static int take_module(struct prefetch *pf, size_t i, const char *path, struct k
 	return 0;
 }
 
+/* Where indexes of kernels' Module.symvers go, so that the next process
+ * need not parse the same file again (rpm < 4.16 runs one per module):
+ * the user's cache directory (XDG), or none. */
+static int set_symvers_cache(struct kabi_ctx *ctx)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char dir[PATH_MAX];
+	int n;
+
+	if (xdg && xdg[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/kabi-deps", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/.cache/kabi-deps", home);
+	else
+		return 0;
+	return n > 0 && (size_t)n < sizeof(dir) ? kabi_ctx_set_symvers_cache(ctx, dir) : 0;
+}
+
 /* provides, requires, supplements, recommends: one dependency kind. */
 static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct options *opt,
 			struct file_list *files)
@@ -207,7 +227,7 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 		return EXIT_BAD_FILE;
 	}
 	if ((opt->symvers && kabi_ctx_set_symvers(ctx, opt->symvers) < 0) ||
-	    (opt->symsets && kabi_ctx_set_symsets(ctx, opt->symsets) < 0)) {
+	    (opt->symsets && kabi_ctx_set_symsets(ctx, opt->symsets) < 0) || set_symvers_cache(ctx) < 0) {
 		fputs("kabi-deps: out of memory\n", stderr);
 		status = EXIT_BAD_FILE;
 	}
@@ -367,6 +387,28 @@ static int cmd_dump(struct kabi_ctx *ctx, const struct options *opt, struct file
 	return status;
 }
 
+/* check and symsets: kabi-deps-tools, which links librpm and libarchive
+ * (this program, run by rpm once per module and kind, loads neither).  It
+ * lies beside this program in a build tree, else where it was installed,
+ * found from here first (a moved or unpacked installation). */
+static int run_tools(char **argv)
+{
+	static const char *const places[] = { "kabi-deps-tools", KABI_DEPS_TOOLS_FROM_BINDIR };
+	char self[PATH_MAX], path[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash = len > 0 ? memrchr(self, '/', (size_t)len) : NULL;
+
+	for (size_t i = 0; slash && i < sizeof(places) / sizeof(places[0]); i++) {
+		int n = snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - self), self, places[i]);
+
+		if (*places[i] && n > 0 && (size_t)n < sizeof(path) && access(path, X_OK) == 0)
+			execv(path, argv);
+	}
+	execv(KABI_DEPS_TOOLS, argv);
+	fprintf(stderr, "kabi-deps: cannot run %s: %s\n", KABI_DEPS_TOOLS, strerror(errno));
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -399,12 +441,8 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 #endif
-	if (strcmp(cmd, "symsets") == 0)
-		return kabi_deps_symsets(argc, argv);
-	if (strcmp(cmd, "check") == 0)
-		return kabi_deps_check(argc, argv);
-	if (strcmp(cmd, "weak-modules") == 0)
-		return kabi_deps_weak_modules(argc, argv);
+	if (strcmp(cmd, "symsets") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "weak-modules") == 0)
+		return run_tools(argv);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -126,6 +126,12 @@ const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi_symvers *sv
  * else the first found under the buildroot, then on the host.  Cached.
  * NULL when there is none (logged once per release) or it cannot be read. */
 const struct kabi_symvers *kabi_ctx_reference(struct kabi_ctx *ctx, const char *release);
+/* Keep an index of each Module.symvers this context reads in dir (made if
+ * need be, mode 0700), for the next process that reads the same file: it
+ * is used instead of parsing the text while the file's device, inode, size,
+ * mtime and ctime are those it was made from.  For programs that read one
+ * module per process; NULL (the default) parses every time. */
+int kabi_ctx_set_symvers_cache(struct kabi_ctx *ctx, const char *dir);
 
 /* ---- kernel reference data: symsets tarballs ---------------------------- */
 

@@ -111,6 +111,28 @@ bool kabi_symvers_has_crcs(const struct kabi_symvers *sv);
  * undefined symbols, without CRCs. */
 bool kabi_module_has_modversions(const struct kabi_module *mod);
 
+/* kabi_symvers_open() through an index in cache_dir (symvers-index.c):
+ * the index when it is of the file as it is now, else a parse (and then
+ * an index written for the next process). */
+int kabi_symvers_open_cached(struct kabi_ctx *ctx, const char *path, const char *cache_dir,
+			     struct kabi_symvers **sv);
+
+/* ---- the index of a Module.symvers (symvers-index.c) ---- */
+struct stat;
+struct kabi_symvers_index;
+/* The index in dir of the file whose state ref is, or NULL (none, another
+ * state of the file, or not a valid index). */
+struct kabi_symvers_index *kabi_symvers_index_open(const char *dir, const struct stat *ref);
+void kabi_symvers_index_free(struct kabi_symvers_index *x);
+size_t kabi_symvers_index_count(const struct kabi_symvers_index *x);
+bool kabi_symvers_index_has_crcs(const struct kabi_symvers_index *x);
+void kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i, struct kabi_symvers_entry *e);
+/* The entry of name (the first row naming it), or -1. */
+long kabi_symvers_index_find(const struct kabi_symvers_index *x, const char *name);
+bool kabi_symvers_index_has_module(const struct kabi_symvers_index *x, const char *name);
+/* Write the index of sv, parsed from the file in state ref (best effort). */
+void kabi_symvers_index_write(const char *dir, const struct stat *ref, const struct kabi_symvers *sv);
+
 /* ---- symsets (symsets.c) ---- */
 int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_t crc,
 			 const char *flavor, struct kabi_strv *out);

@@ -7,7 +7,9 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,61 @@ struct kabi_symsets {
 	struct member *members;
 	struct kabi_hash by_sym; /* symbol -> first struct member */
 };
+
+/* libarchive is loaded when a tarball is first read, not with the library:
+ * it pulls in libxml2, ICU and libstdc++, whose loading is most of the
+ * start-up of a process that reads one module (rpm < 4.16 runs one per
+ * module and dependency kind), and most packages have no symsets. */
+static struct {
+	__typeof__(archive_read_new) *read_new;
+	__typeof__(archive_read_support_format_tar) *support_format_tar;
+	__typeof__(archive_read_support_format_gnutar) *support_format_gnutar;
+	__typeof__(archive_read_open_memory) *open_memory;
+	__typeof__(archive_read_next_header) *next_header;
+	__typeof__(archive_read_data) *read_data;
+	__typeof__(archive_error_string) *error_string;
+	__typeof__(archive_read_free) *read_free;
+	__typeof__(archive_entry_pathname) *entry_pathname;
+	__typeof__(archive_entry_size) *entry_size;
+	__typeof__(archive_entry_filetype) *entry_filetype;
+	const char *failed; /* why it could not be loaded */
+} la;
+static pthread_once_t la_once = PTHREAD_ONCE_INIT;
+
+static void load_libarchive(void)
+{
+	/* libarchive's soname has been 13 since 3.0 (2011); the unversioned
+	 * name is the development symlink, should that ever change. */
+	void *h = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
+	void **fn[] = {
+		(void **)&la.read_new, (void **)&la.support_format_tar, (void **)&la.support_format_gnutar,
+		(void **)&la.open_memory, (void **)&la.next_header, (void **)&la.read_data,
+		(void **)&la.error_string, (void **)&la.read_free, (void **)&la.entry_pathname,
+		(void **)&la.entry_size, (void **)&la.entry_filetype,
+	};
+	static const char *const names[] = {
+		"archive_read_new", "archive_read_support_format_tar", "archive_read_support_format_gnutar",
+		"archive_read_open_memory", "archive_read_next_header", "archive_read_data",
+		"archive_error_string", "archive_read_free", "archive_entry_pathname",
+		"archive_entry_size", "archive_entry_filetype",
+	};
+
+	if (!h)
+		h = dlopen("libarchive.so", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		la.failed = "libarchive (libarchive.so.13) cannot be loaded";
+		return;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		void *sym = dlsym(h, names[i]);
+
+		if (!sym) {
+			la.failed = "libarchive lacks a function kabi-deps needs";
+			return;
+		}
+		memcpy(fn[i], &sym, sizeof(sym)); /* (POSIX: as a function pointer) */
+	}
+}
 
 static bool is_hex(const char *s)
 {
@@ -72,24 +129,24 @@ static int parse_member_name(struct kabi_ctx *ctx, const char *pathname, char **
 static int read_member(struct kabi_ctx *ctx, struct archive *a, struct archive_entry *e,
 		       unsigned char **data, size_t *size)
 {
-	la_int64_t declared = archive_entry_size(e);
+	la_int64_t declared = la.entry_size(e);
 	size_t cap = 0, len = 0;
 	unsigned char *buf = NULL;
 
 	if (declared < 0 || (uint64_t)declared > MAX_MEMBER_SIZE)
 		return kabi_fail(ctx, EFBIG, "member %s: size %lld out of range",
-				 archive_entry_pathname(e), (long long)declared);
+				 la.entry_pathname(e), (long long)declared);
 	cap = (size_t)declared;
 	buf = malloc(cap + 1);
 	if (!buf)
 		return kabi_fail(ctx, ENOMEM, "out of memory");
 	while (len < cap) {
-		la_ssize_t n = archive_read_data(a, buf + len, cap - len);
+		la_ssize_t n = la.read_data(a, buf + len, cap - len);
 
 		if (n < 0) {
 			free(buf);
-			return kabi_fail(ctx, EINVAL, "member %s: %s", archive_entry_pathname(e),
-					 archive_error_string(a));
+			return kabi_fail(ctx, EINVAL, "member %s: %s", la.entry_pathname(e),
+					 la.error_string(a));
 		}
 		if (n == 0)
 			break;
@@ -97,7 +154,7 @@ static int read_member(struct kabi_ctx *ctx, struct archive *a, struct archive_e
 	}
 	if (len != cap) {
 		free(buf);
-		return kabi_fail(ctx, EINVAL, "member %s is truncated", archive_entry_pathname(e));
+		return kabi_fail(ctx, EINVAL, "member %s is truncated", la.entry_pathname(e));
 	}
 	*data = buf;
 	*size = len;
@@ -178,15 +235,15 @@ static int read_archive(struct kabi_ctx *ctx, struct kabi_symsets *ss, struct ar
 	struct archive_entry *e;
 	int r;
 
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		const char *pathname = archive_entry_pathname(e);
+	while ((r = la.next_header(a, &e)) == ARCHIVE_OK) {
+		const char *pathname = la.entry_pathname(e);
 		unsigned char *data = NULL;
 		char *name = NULL, *hash = NULL;
 		size_t size = 0;
 
-		if (archive_entry_filetype(e) == AE_IFDIR)
+		if (la.entry_filetype(e) == AE_IFDIR)
 			continue;
-		if (archive_entry_filetype(e) != AE_IFREG || !pathname)
+		if (la.entry_filetype(e) != AE_IFREG || !pathname)
 			return kabi_fail(ctx, EINVAL, "member %s is not a regular file",
 					 pathname ? pathname : "(unnamed)");
 		if (parse_member_name(ctx, pathname, &name, &hash) < 0)
@@ -205,7 +262,7 @@ static int read_archive(struct kabi_ctx *ctx, struct kabi_symsets *ss, struct ar
 		}
 	}
 	if (r != ARCHIVE_EOF)
-		return kabi_fail(ctx, EINVAL, "not a readable tar archive: %s", archive_error_string(a));
+		return kabi_fail(ctx, EINVAL, "not a readable tar archive: %s", la.error_string(a));
 	if (ss->n == 0)
 		return kabi_fail(ctx, EINVAL, "no symsets in the archive");
 	return index_members(ctx, ss);
@@ -224,19 +281,20 @@ KABI_EXPORT int kabi_symsets_open(struct kabi_ctx *ctx, const char *path, struct
 		return kabi_fail(ctx, ENOMEM, "out of memory");
 	}
 	/* kabi_buf_load undoes the gzip/xz/zstd layer, with the size cap */
-	r = kabi_buf_load(ctx, path, &buf);
+	pthread_once(&la_once, load_libarchive);
+	r = la.failed ? kabi_fail(ctx, ENOSYS, "%s", la.failed) : kabi_buf_load(ctx, path, &buf);
 	if (r == 0) {
-		a = archive_read_new();
+		a = la.read_new();
 		if (!a) {
 			r = kabi_fail(ctx, ENOMEM, "out of memory");
 		} else {
-			archive_read_support_format_tar(a);
-			archive_read_support_format_gnutar(a);
-			if (archive_read_open_memory(a, buf.data, buf.size) != ARCHIVE_OK)
-				r = kabi_fail(ctx, EINVAL, "not a tar archive: %s", archive_error_string(a));
+			la.support_format_tar(a);
+			la.support_format_gnutar(a);
+			if (la.open_memory(a, buf.data, buf.size) != ARCHIVE_OK)
+				r = kabi_fail(ctx, EINVAL, "not a tar archive: %s", la.error_string(a));
 			else
 				r = read_archive(ctx, ss, a);
-			archive_read_free(a);
+			la.read_free(a);
 		}
 		kabi_buf_release(&buf);
 	}

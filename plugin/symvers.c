@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "libkabideps-private.h"
 
@@ -22,6 +23,10 @@ struct kabi_symvers {
 	struct kabi_hash modules; /* module names, - as _; made on first use */
 	char *module_names;       /* their storage */
 	bool has_crcs;            /* some CRC is not 0 (CONFIG_MODVERSIONS) */
+	/* From an index instead of the text: entries are filled from it
+	 * as they are asked for (an entry with name NULL is not yet). */
+	struct kabi_symvers_index *idx;
+	bool all_filled;
 };
 
 static bool parse_crc(const char *s, uint32_t *crc)
@@ -137,6 +142,8 @@ static int open_symvers(struct kabi_ctx *ctx, const char *name, const void *data
 	int r;
 
 	*out = NULL;
+	if (sv)
+		sv->buf.fd = -1;
 	if (!sv || !(sv->path = strdup(name))) {
 		free(sv);
 		return kabi_fail(ctx, ENOMEM, "out of memory");
@@ -172,10 +179,60 @@ KABI_EXPORT int kabi_symvers_open_mem(struct kabi_ctx *ctx, const char *name, co
 	return open_symvers(ctx, name ? name : "(memory)", data ? data : "", size, sv);
 }
 
+static bool same_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int kabi_symvers_open_cached(struct kabi_ctx *ctx, const char *path, const char *cache_dir,
+			     struct kabi_symvers **out)
+{
+	struct stat before, after;
+	bool regular = stat(path, &before) == 0 && S_ISREG(before.st_mode);
+	struct kabi_symvers_index *x = regular ? kabi_symvers_index_open(cache_dir, &before) : NULL;
+	struct kabi_symvers *sv;
+	int r;
+
+	if (x) {
+		sv = calloc(1, sizeof(*sv));
+		if (sv)
+			sv->buf.fd = -1; /* no file behind it (0 would be stdin) */
+		if (!sv || !(sv->path = strdup(path)) ||
+		    !(sv->entries = calloc(kabi_symvers_index_count(x) + 1, sizeof(*sv->entries)))) {
+			kabi_symvers_index_free(x);
+			kabi_symvers_free(sv);
+			return kabi_fail(ctx, ENOMEM, "out of memory");
+		}
+		sv->idx = x;
+		sv->has_crcs = kabi_symvers_index_has_crcs(x);
+		sv->n = kabi_symvers_index_count(x);
+		*out = sv;
+		return 0;
+	}
+	r = kabi_symvers_open(ctx, path, out);
+	/* (an index only of what was read from one unchanged state) */
+	if (r == 0 && regular && stat(path, &after) == 0 && same_state(&before, &after))
+		kabi_symvers_index_write(cache_dir, &before, *out);
+	return r;
+}
+
+/* An entry of an index-backed table, made when first asked for. */
+static const struct kabi_symvers_entry *fill(const struct kabi_symvers *csv, size_t i)
+{
+	struct kabi_symvers *sv = (struct kabi_symvers *)csv; /* a cache */
+
+	if (!sv->entries[i].name)
+		kabi_symvers_index_entry(sv->idx, i, &sv->entries[i]);
+	return &sv->entries[i];
+}
+
 KABI_EXPORT void kabi_symvers_free(struct kabi_symvers *sv)
 {
 	if (!sv)
 		return;
+	kabi_symvers_index_free(sv->idx);
 	kabi_hash_fini(&sv->by_name);
 	kabi_hash_fini(&sv->modules);
 	free(sv->module_names);
@@ -193,6 +250,11 @@ KABI_EXPORT const char *kabi_symvers_path(const struct kabi_symvers *sv)
 KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_entries(const struct kabi_symvers *sv,
 								   size_t *n)
 {
+	if (sv->idx && !sv->all_filled) {
+		for (size_t i = 0; i < sv->n; i++)
+			fill(sv, i);
+		((struct kabi_symvers *)sv)->all_filled = true;
+	}
 	*n = sv->n;
 	return sv->entries;
 }
@@ -200,7 +262,12 @@ KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_entries(const struct k
 KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi_symvers *sv,
 								const char *name)
 {
-	return kabi_hash_get(&sv->by_name, name);
+	long i;
+
+	if (!sv->idx)
+		return kabi_hash_get(&sv->by_name, name);
+	i = kabi_symvers_index_find(sv->idx, name);
+	return i < 0 ? NULL : fill(sv, (size_t)i);
 }
 
 /* A kernel built without CONFIG_MODVERSIONS writes 0x00000000 for every
@@ -216,6 +283,8 @@ bool kabi_symvers_has_module(const struct kabi_symvers *csv, const char *name)
 {
 	struct kabi_symvers *sv = (struct kabi_symvers *)csv; /* the index is a cache */
 
+	if (sv->idx)
+		return kabi_symvers_index_has_module(sv->idx, name);
 	if (!sv->modules.n && sv->n) {
 		size_t total = 0;
 		char *p;

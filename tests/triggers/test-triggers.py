@@ -250,6 +250,11 @@ with open(os.path.join(root, "usr/sbin/depmod"), "w") as f:
 kabi_deps = os.path.join(builddir, "plugin/kabi-deps")
 copy_with_libs(kabi_deps)
 shutil.copy2(kabi_deps, os.path.join(root, "usr/bin/kabi-deps"))
+# weak-modules is one of the commands kabi-deps-tools runs for it
+tools = os.path.join(builddir, "plugin/kabi-deps-tools")
+copy_with_libs(tools)
+os.makedirs(os.path.join(root, "usr/libexec/kabi-deps"), exist_ok=True)
+shutil.copy2(tools, os.path.join(root, "usr/libexec/kabi-deps/kabi-deps-tools"))
 # its RUNPATH, $ORIGIN/, needs /proc: the library beside libc instead
 libc = re.search(r"(/\S+/)libc\.so\.6 ", run("ldd", kabi_deps).stdout).group(1)
 shutil.copy2(os.path.realpath(os.path.join(builddir, "plugin/libkabideps.so.0")),
