@@ -27,7 +27,12 @@ tar -C "$top/stage" -czf "$top/SOURCES/kabi-deps-$version.tar.gz" "kabi-deps-$ve
 # is missing (Debian), a minimal copy of them.
 args=(--define "_topdir $top" --nodeps)
 if [ "$(rpm --eval '%{?meson:yes}')" != yes ]; then
-	args+=(--load "$src/tests/rpm/data/macros.meson")
+	if rpmbuild --help | grep -q -- '--load='; then
+		args+=(--load "$src/tests/rpm/data/macros.meson")
+	else # rpm < 4.15: its own macro path, then that file (before any --define)
+		args=(--macros "$(rpm --showrc | sed -n 's/^Macro path: //p'):$src/tests/rpm/data/macros.meson"
+			"${args[@]}")
+	fi
 fi
 rpmbuild -bb "${args[@]}" "$spec" >"$top/rpmbuild.log" 2>&1
 check $? "rpmbuild -bb packaging/kabi-deps.spec"
