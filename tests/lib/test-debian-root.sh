@@ -39,7 +39,7 @@ debian13)
 	;;
 rpm-6.0.2)
 	name=debian13-rpm-6.0.2
-	packages="$common g++ cmake libpopt-dev libmagic-dev libsqlite3-dev libgcrypt20-dev
+	packages="$common g++ cmake gawk libpopt-dev libmagic-dev libsqlite3-dev libgcrypt20-dev
 		libbz2-dev libdw-dev scdoc"
 	;;
 *) echo "test-debian-root: unknown flavour $flavour (debian13, rpm-6.0.2)" >&2; exit 2 ;;

@@ -52,7 +52,7 @@ for tool in gcc make pkg-config flock; do
 	command -v $tool >/dev/null || skip "$tool is not installed"
 done
 case $version in
-4.19.1.1 | 6.0.2) for tool in cmake; do command -v $tool >/dev/null || skip "$tool is not installed"; done ;;
+4.19.1.1 | 6.0.2) for tool in cmake gawk; do command -v $tool >/dev/null || skip "$tool is not installed"; done ;;
 *) for tool in autoreconf libtoolize autopoint; do command -v $tool >/dev/null || skip "$tool is not installed"; done ;;
 esac
 case $version in
@@ -124,6 +124,8 @@ recipe_4_19_1_1() {
 		-DLUA_INCLUDE_DIR="$(pkg-config --variable=includedir lua5.4)/lua5.4" \
 		-DLUA_LIBRARY="$(pkg-config --variable=libdir lua5.4)/liblua5.4.so"
 	step "make" make -C "$work/build" -j"$jobs"
+	# (made by gawk: without it, an empty table and an rpmbuild that knows no tag)
+	step "check the tag table" grep -q RPMTAG_NAME "$work/build/lib/tagtbl.C"
 	step "make install" make -C "$work/build" install DESTDIR="$work/dest"
 }
 
@@ -136,6 +138,8 @@ recipe_6_0_2() {
 		-DLUA_INCLUDE_DIR="$(pkg-config --variable=includedir lua5.4)/lua5.4" \
 		-DLUA_LIBRARY="$(pkg-config --variable=libdir lua5.4)/liblua5.4.so"
 	step "make" make -C "$work/build" -j"$jobs"
+	# (made by gawk: without it, an empty table and an rpmbuild that knows no tag)
+	step "check the tag table" grep -q RPMTAG_NAME "$work/build/lib/tagtbl.C"
 	step "make install" make -C "$work/build" install DESTDIR="$work/dest"
 }
 
