@@ -56,11 +56,11 @@ has() { # rpm path
 has "$main" "$(rpm --eval '%{_fileattrsdir}')/kabideps.attr"
 has "$main" "$(rpm --eval '%{_fileattrsdir}')/kabideps_kernel.attr"
 has "$main" "$(rpm --eval '%{_rpmmacrodir}')/macros.kabideps"
-has "$main" /usr/bin/kabi-deps
+has "$main" "$(rpm --eval '%{_bindir}')/kabi-deps"
 has "$libs" "$(rpm --eval '%{_libdir}')/libkabideps.so.0"
-has "$devel" /usr/include/kabideps.h
+has "$devel" "$(rpm --eval '%{_includedir}')/kabideps.h"
 has "$devel" "$(rpm --eval '%{_libdir}')/pkgconfig/kabideps.pc"
-has "$triggers" /usr/libexec/kabi-deps/depmod-trigger
+has "$triggers" "$(rpm --eval '%{_libexecdir}')/kabi-deps/depmod-trigger"
 rpm -qpR "$main" | grep -E '^kabi-deps-libs\(.*\) = '"$version"'-' >/dev/null; check $? "kabi-deps requires its libs, same build"
 [ "$(rpm -qp --qf '%{arch}' "$triggers")" = noarch ]; check $? "kabi-deps-triggers is noarch"
 for t in transfiletriggerin transfiletriggerun transfiletriggerpostun; do
@@ -77,9 +77,11 @@ for p in "$main" "$libs" "$triggers"; do
 done
 check_named_paths "$root" packaged
 # The packaged CLI, with the packaged library, on a real Module.symvers.
+# (The directories are this rpm's: an rpm built with its own prefix has
+# its own %_prefix.)
 symvers=$(ls /usr/src/linux-headers-*/Module.symvers 2>/dev/null | head -n 1)
 if [ -n "$symvers" ]; then
-	LD_LIBRARY_PATH=$root$(rpm --eval '%{_libdir}') "$root/usr/bin/kabi-deps" symsets \
+	LD_LIBRARY_PATH=$root$(rpm --eval '%{_libdir}') "$root$(rpm --eval '%{_bindir}')/kabi-deps" symsets \
 		--release test -o "$top/symsets.tar.gz" "$symvers" &&
 		tar -tzf "$top/symsets.tar.gz" >"$top/members" &&
 		grep -q '^symsets-test/.*\.[0-9a-f]\{16\}$' "$top/members"
