@@ -81,7 +81,7 @@ check_named_paths "$root" packaged
 # its own %_prefix.)
 symvers=$(ls /usr/src/linux-headers-*/Module.symvers 2>/dev/null | head -n 1)
 if [ -n "$symvers" ]; then
-	LD_LIBRARY_PATH=$root$(rpm --eval '%{_libdir}') "$root$(rpm --eval '%{_bindir}')/kabi-deps" symsets \
+	LD_LIBRARY_PATH=$root$(rpm --eval '%{_libdir}')${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$root$(rpm --eval '%{_bindir}')/kabi-deps" symsets \
 		--release test -o "$top/symsets.tar.gz" "$symvers" &&
 		tar -tzf "$top/symsets.tar.gz" >"$top/members" &&
 		grep -q '^symsets-test/.*\.[0-9a-f]\{16\}$' "$top/members"
