@@ -23,7 +23,8 @@
 #          LUA_COMPAT_5_1 (rpm 4.14 calls luaL_openlib, which Debian's
 #          liblua5.3 lacks): built from Debian's lua5.3 source package and
 #          linked statically, as RHEL 8 does;
-#   4.16.1.3 (RHEL 9): autotools, sqlite, libgcrypt, Lua 5.4;
+#   4.16.1.3 (RHEL 9): autotools, sqlite (its default database, as RHEL 9's),
+#          libgcrypt, Lua 5.4;
 #   4.19.1.1 (RHEL 10, Fedora 40-42): cmake, sqlite, libgcrypt, Lua 5.4;
 #   6.0.2 (Fedora 43+): the same, C++20 (g++ >= 13: Debian 13, not 12),
 #          without Sequoia (no signature checking, which rpmbuild tests
@@ -105,6 +106,9 @@ recipe_4_14_3() {
 }
 
 recipe_4_16_1_3() {
+	# sqlite, as RHEL 9 (upstream's macros still say bdb, which is not built)
+	step "%_db_backend sqlite" sed -i 's/^%_db_backend\([[:space:]]*\)bdb$/%_db_backend\1sqlite/' macros.in
+	step "check %_db_backend" grep -q '^%_db_backend[[:space:]]*sqlite$' macros.in
 	step "autoreconf" autoreconf -fi
 	step "configure" ./configure --prefix="$prefix" --sysconfdir="$prefix/etc" \
 		--localstatedir="$prefix/var" --with-crypto=libgcrypt --enable-sqlite=yes --enable-bdb=no \
@@ -139,7 +143,7 @@ recipe_6_0_2() {
 		-DLUA_LIBRARY="$(pkg-config --variable=libdir lua5.4)/liblua5.4.so"
 	step "make" make -C "$work/build" -j"$jobs"
 	# (made by gawk: without it, an empty table and an rpmbuild that knows no tag)
-	step "check the tag table" grep -q RPMTAG_NAME "$work/build/lib/tagtbl.C"
+	step "check the tag table" grep -q RPMTAG_NAME "$work/build/lib/tagtbl.inc"
 	step "make install" make -C "$work/build" install DESTDIR="$work/dest"
 }
 

@@ -9,8 +9,8 @@
 #   test-rpm-matrix.sh SRCDIR BUILDDIR REQUIRED VERSION [MESON-TEST-ARGUMENTS...]
 #
 # REQUIRED "enabled": an rpm that cannot be built here fails; "auto": skip
-# (77).  The kabi-deps build goes to BUILDDIR/rpm-matrix/VERSION; its log
-# too, printed when configuring or building fails.
+# (77).  The kabi-deps build goes to BUILDDIR/rpm-matrix/rpm-VERSION-KEY; its
+# log too, printed when configuring or building fails.
 set -uo pipefail
 src=$(cd "$1" && pwd)
 builddir=$2
@@ -33,7 +33,9 @@ export LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 say "$(rpm --version), $(rpm --eval '%{lua: print(_VERSION)}'), rpmbuild $(command -v rpmbuild)"
 
-build=$builddir/rpm-matrix/$version
+# one build per rpm build (a new recipe is a new prefix: meson keeps the
+# old one's paths otherwise)
+build=$builddir/rpm-matrix/${prefix##*/}
 mkdir -p "$build"
 log=$build.log
 # The attr, macro and Lua directories come from that rpm's own `rpm --eval`.
