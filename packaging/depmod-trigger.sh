@@ -87,12 +87,14 @@ done
 # true, not the special built-in ':' whose redirection error would end sh
 [ -z "$kept" ] || true 2>/dev/null >"$state"
 
+# (printf quiet too: a weak-modules that exits without reading leaves it a
+# write error where SIGPIPE is ignored; seen under rpm 4.16)
 if [ -x /usr/sbin/weak-modules ]; then
 	if [ -n "$removed" ]; then
-		printf '%s' "$removed" | /usr/sbin/weak-modules --remove-modules >/dev/null 2>&1 || :
+		printf '%s' "$removed" 2>/dev/null | /usr/sbin/weak-modules --remove-modules >/dev/null 2>&1 || :
 	fi
 	if [ -n "$added" ]; then
-		printf '%s' "$added" | /usr/sbin/weak-modules --add-modules >/dev/null 2>&1 || :
+		printf '%s' "$added" 2>/dev/null | /usr/sbin/weak-modules --add-modules >/dev/null 2>&1 || :
 	fi
 fi
 exit 0
