@@ -154,12 +154,14 @@ done
 
 [ -z "$kept" ] || true 2>/dev/null >"$state"
 
+# (printf quiet too: a weak-modules that exits without reading leaves it a
+# write error where SIGPIPE is ignored; seen under rpm 4.16)
 if [ "$weak" = rhel ] && [ -x "$rhel_wm" ]; then
 	if [ -n "$removed" ]; then
-		printf '%s' "$removed" | "$rhel_wm" --remove-modules >/dev/null 2>&1 || :
+		printf '%s' "$removed" 2>/dev/null | "$rhel_wm" --remove-modules >/dev/null 2>&1 || :
 	fi
 	if [ -n "$added" ]; then
-		printf '%s' "$added" | "$rhel_wm" --add-modules >/dev/null 2>&1 || :
+		printf '%s' "$added" 2>/dev/null | "$rhel_wm" --add-modules >/dev/null 2>&1 || :
 	fi
 fi
 exit 0

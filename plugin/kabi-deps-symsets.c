@@ -16,7 +16,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+/* rpm >= 4.18 has the digest API in rpmcrypto.h, older rpm in rpmpgp.h */
+#ifdef HAVE_RPM_RPMCRYPTO_H
 #include <rpm/rpmcrypto.h>
+#endif
 #include <rpm/rpmpgp.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -30,7 +30,19 @@ tar -C "$top/stage" -czf "$top/SOURCES/kabi-deps-$version.tar.gz" "kabi-deps-$ve
 # is missing (Debian), a minimal copy of them.
 args=(--define "_topdir $top" --nodeps)
 if [ "$(rpm --eval '%{?meson:yes}')" != yes ]; then
-	args+=(--load "$src/tests/rpm/data/macros.meson")
+	if rpmbuild --help | grep -q -- '--load='; then
+		args+=(--load "$src/tests/rpm/data/macros.meson")
+	else # rpm < 4.15: its own macro path, then that file (before any --define)
+		args=(--macros "$(rpm --showrc | sed -n 's/^Macro path: //p'):$src/tests/rpm/data/macros.meson"
+			"${args[@]}")
+	fi
+fi
+# rpm >= 4.18 takes find-debuginfo from debugedit, which may be missing
+# (the Debian 13 root of the rpm 6 test): then no debuginfo packages.
+debuginfo=$(rpm --eval '%{?__find_debuginfo}')
+if [ -n "$debuginfo" ] && [ "${debuginfo#/}" != "$debuginfo" ] && [ ! -x "$debuginfo" ]; then
+	echo "no $debuginfo (debugedit) here: built without debuginfo packages"
+	args+=(--define "debug_package %{nil}")
 fi
 rpmbuild -bb "${args[@]}" "$spec" >"$top/rpmbuild.log" 2>&1
 check $? "rpmbuild -bb packaging/kabi-deps.spec"
@@ -54,13 +66,14 @@ has() { # rpm path
 has "$main" "$(rpm --eval '%{_fileattrsdir}')/kabideps.attr"
 has "$main" "$(rpm --eval '%{_fileattrsdir}')/kabideps_kernel.attr"
 has "$main" "$(rpm --eval '%{_rpmmacrodir}')/macros.kabideps"
-has "$main" /usr/bin/kabi-deps
+has "$main" "$(rpm --eval '%{_bindir}')/kabi-deps"
 has "$libs" "$(rpm --eval '%{_libdir}')/libkabideps.so.0"
-has "$devel" /usr/include/kabideps.h
+has "$devel" "$(rpm --eval '%{_includedir}')/kabideps.h"
 has "$devel" "$(rpm --eval '%{_libdir}')/pkgconfig/kabideps.pc"
-has "$triggers" /usr/libexec/kabi-deps/depmod-trigger
+has "$triggers" "$(rpm --eval '%{_libexecdir}')/kabi-deps/depmod-trigger"
+mandir=$(rpm --eval '%{_mandir}')
 for page in man1/kabi-deps.1 man1/kabi-deps-check.1 man1/kabi-deps-symsets.1 man8/kabi-deps-weak-modules.8 man7/kabideps.7; do
-	rpm -qpl "$main" | grep -E "^/usr/share/man/${page//./\\.}(\\.(gz|xz|zst|bz2))?\$" >/dev/null
+	rpm -qpl "$main" | grep -E "^${mandir}/${page//./\\.}(\\.(gz|xz|zst|bz2))?\$" >/dev/null
 	check $? "${main##*/} has the man page $page"
 done
 rpm -qpR "$main" | grep -E '^kabi-deps-libs\(.*\) = '"$version"'-' >/dev/null; check $? "kabi-deps requires its libs, same build"
@@ -117,9 +130,11 @@ for p in "$main" "$libs" "$triggers"; do
 done
 check_named_paths "$root" packaged
 # The packaged CLI, with the packaged library, on a real Module.symvers.
+# (The directories are this rpm's: an rpm built with its own prefix has
+# its own %_prefix.)
 symvers=$(ls /usr/src/linux-headers-*/Module.symvers 2>/dev/null | head -n 1)
 if [ -n "$symvers" ]; then
-	LD_LIBRARY_PATH=$root$(rpm --eval '%{_libdir}') "$root/usr/bin/kabi-deps" symsets \
+	LD_LIBRARY_PATH=$root$(rpm --eval '%{_libdir}')${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$root$(rpm --eval '%{_bindir}')/kabi-deps" symsets \
 		--release test -o "$top/symsets.tar.gz" "$symvers" &&
 		tar -tzf "$top/symsets.tar.gz" >"$top/members" &&
 		grep -q '^symsets-test/.*\.[0-9a-f]\{16\}$' "$top/members"
