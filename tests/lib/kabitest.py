@@ -154,9 +154,10 @@ def install_kabi_deps(root, builddir):
 
 
 def trigger_stanzas(srcdir):
-    """The file trigger stanzas of packaging/kabi-deps.spec: (kind, body)."""
+    """The file trigger and %preun stanzas of the triggers package in
+    packaging/kabi-deps.spec: (kind, the rest after the package name)."""
     spec = open(os.path.join(srcdir, "packaging/kabi-deps.spec")).read()
-    return re.findall(r"^(%transfiletrigger\w+) triggers (-- .*\n(?:.+\n)+)", spec, re.M)
+    return re.findall(r"^(%transfiletrigger\w+|%preun) triggers((?: -- .*)?\n(?:.+\n)+)", spec, re.M)
 
 
 TRIGGERS_SPEC = """Name: kabi-deps-triggers
@@ -183,4 +184,4 @@ def triggers_package(srcdir, sources):
     kabi-deps.spec has them; its script is copied into sources."""
     os.makedirs(sources, exist_ok=True)
     shutil.copy(os.path.join(srcdir, "packaging/depmod-trigger.sh"), sources)
-    return TRIGGERS_SPEC % "\n".join(kind + " " + body for kind, body in trigger_stanzas(srcdir))
+    return TRIGGERS_SPEC % "\n".join(kind + rest for kind, rest in trigger_stanzas(srcdir))

@@ -67,9 +67,10 @@ def rpm_root(*args):
 
 # ---- the triggers package: the stanzas exactly as kabi-deps.spec has them
 stanzas = trigger_stanzas(srcdir)
-check(sorted(k for k, _ in stanzas) == ["%transfiletriggerin", "%transfiletriggerpostun",
+check(sorted(k for k, _ in stanzas) == ["%preun", "%transfiletriggerin", "%transfiletriggerpostun",
                                         "%transfiletriggerpostun", "%transfiletriggerun"],
-      "kabi-deps.spec has the in, un and (one per prefix) postun file triggers of the triggers package", stanzas)
+      "kabi-deps.spec has the in, un and (one per prefix) postun file triggers of the triggers package, "
+      "and its %preun", stanzas)
 sources = os.path.join(top, "SOURCES")
 TRIGGERS_SPEC = triggers_package(srcdir, sources)
 
@@ -290,11 +291,16 @@ check(not os.path.exists(os.path.join(root, "usr/lib/modules", K2, "weak-updates
       "weak-updates/")
 r = transaction("-i", kernel_two)
 check(r.returncode == 0 and os.path.islink(weak), "the kernel back: linked again", weak_links())
-r = transaction("-e", "kmod-a")
+# the triggers package erased with the last kmod (dnf's clean_requirements_on_remove):
+# rpm runs none of its file triggers, its %preun does the postun work
+r = transaction("-e", "kmod-a", "kabi-deps-triggers")
 check(r.returncode == 0 and not r.stderr.strip() and weak_links() == [],
-      "kmod-a's removal: its weak link is gone", (r.stderr, weak_links()))
+      "kmod-a's removal with kabi-deps-triggers: its weak link is gone", (r.stderr, weak_links()))
 check(sorted(log("depmod.calls").splitlines()) == sorted(ONCE + ["-a " + K2]),
       "depmod once for each kernel", log("depmod.calls"))
+r = transaction("-i", rb.rpm("kabi-deps-triggers"))
+check(r.returncode == 0 and not r.stderr.strip() and weak_links() == [], "kabi-deps-triggers back alone: "
+      "no weak link", (r.stderr, weak_links()))
 # RHEL's script present, the configuration choosing kabi-deps
 with open(os.path.join(root, "usr/sbin/weak-modules"), "w") as f:
     f.write('#!/bin/sh\necho called >>/var/log/weak-modules.calls\n')
