@@ -9,6 +9,8 @@
 #   depmod-trigger in       after the transaction: the installed paths on
 #                           stdin, and the kept ones
 #   depmod-trigger postun   after the transaction: the kept paths
+#                           (or from the package's own %preun, when it is
+#                           erased with the kmods: then no file trigger runs)
 #
 # For each kernel release whose extra/, updates/ or weak-updates/ modules
 # came or went, runs `depmod -a RELEASE` once, when that kernel is installed

@@ -1,7 +1,7 @@
 """Shared pieces of kabi-deps' end-to-end tests: verdict lines, the
 installed kernel headers, rpmbuild with kabi-deps from the build tree, and
 rpm's own reading of built packages.  No path goes through a shell."""
-import glob, os, re, subprocess, sys, tempfile
+import glob, os, re, shutil, subprocess, sys, tempfile
 
 
 class Checks:
@@ -126,3 +126,80 @@ class RpmBuilder:
             return set()
         lines = set(run("rpm", "-qp", "--" + what, path, check=True).stdout.splitlines())
         return {l for l in lines if l.startswith(prefixes)} if prefixes else lines
+
+
+# ---- scratch roots in which rpm's file triggers run kabi-deps weak-modules
+def copy_with_libs(root, binary, dest=None):
+    """Copy a host binary into the usr-merged root, at dest (a path inside
+    the root; default: where it is on the host), and the shared libraries
+    it loads, under their real names and the names the loader asks for."""
+    out = run("ldd", binary).stdout
+    wanted = set(re.findall(r"(/\S+\.so[.\d]*) \(0x", out) + re.findall(r"^\s*(/\S+) \(0x", out, re.M))
+    for f in wanted | {binary}:
+        real = os.path.realpath(f)
+        for name in {real, f}:
+            target = os.path.join(root, "usr", name[len("/usr/"):] if name.startswith("/usr/") else name.lstrip("/"))
+            if not os.path.exists(target):
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copy2(real, target)
+    if dest:
+        os.makedirs(os.path.dirname(os.path.join(root, dest.lstrip("/"))), exist_ok=True)
+        shutil.copy2(os.path.realpath(binary), os.path.join(root, dest.lstrip("/")))
+
+
+def trigger_root(root):
+    """A usr-merged root with /dev/null, sh and kmod: what the triggers'
+    shell script needs (depmod is the caller's: kmod acts by its name)."""
+    for d in ("usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "tmp", "var/tmp", "var/log", "etc", "dev"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    os.mknod(os.path.join(root, "dev/null"), 0o666 | 0o020000, os.makedev(1, 3))
+    for link in ("bin", "sbin", "lib", "lib64"):
+        os.symlink("usr/" + link, os.path.join(root, link))
+    copy_with_libs(root, os.path.realpath("/bin/sh"), "/usr/bin/sh")
+    copy_with_libs(root, os.path.realpath("/usr/bin/kmod"), "/usr/bin/kmod")
+
+
+def install_kabi_deps(root, builddir):
+    """kabi-deps and kabi-deps-tools (which runs its weak-modules) from the
+    build tree into the root, where the triggers call them."""
+    kabi_deps = os.path.join(builddir, "plugin/kabi-deps")
+    copy_with_libs(root, kabi_deps, "/usr/bin/kabi-deps")
+    copy_with_libs(root, os.path.join(builddir, "plugin/kabi-deps-tools"), "/usr/libexec/kabi-deps/kabi-deps-tools")
+    # their RUNPATH, $ORIGIN/, needs /proc: the library beside libc instead
+    libc = re.search(r"(/\S+/)libc\.so\.6 ", run("ldd", kabi_deps).stdout).group(1)
+    shutil.copy2(os.path.realpath(os.path.join(builddir, "plugin/libkabideps.so.0")),
+                 os.path.join(root, os.path.realpath(libc).lstrip("/"), "libkabideps.so.0"))
+
+
+def trigger_stanzas(srcdir):
+    """The file trigger and %preun stanzas of the triggers package in
+    packaging/kabi-deps.spec: (kind, the rest after the package name)."""
+    spec = open(os.path.join(srcdir, "packaging/kabi-deps.spec")).read()
+    return re.findall(r"^(%transfiletrigger\w+|%preun) triggers((?: -- .*)?\n(?:.+\n)+)", spec, re.M)
+
+
+TRIGGERS_SPEC = """Name: kabi-deps-triggers
+Version: 1
+Release: 1
+Summary: test copy of the triggers package
+License: LGPL-2.1-or-later
+BuildArch: noarch
+Source0: depmod-trigger.sh
+%%description
+test
+%%install
+install -D -m 755 %%{SOURCE0} %%{buildroot}%%{_libexecdir}/kabi-deps/depmod-trigger
+mkdir -p %%{buildroot}/var/lib/rpm-state/kabi-deps
+%s
+%%files
+%%{_libexecdir}/kabi-deps/depmod-trigger
+%%dir /var/lib/rpm-state/kabi-deps
+"""
+
+
+def triggers_package(srcdir, sources):
+    """The spec of a kabi-deps-triggers-1-1 with the stanzas exactly as
+    kabi-deps.spec has them; its script is copied into sources."""
+    os.makedirs(sources, exist_ok=True)
+    shutil.copy(os.path.join(srcdir, "packaging/depmod-trigger.sh"), sources)
+    return TRIGGERS_SPEC % "\n".join(kind + rest for kind, rest in trigger_stanzas(srcdir))

@@ -6,15 +6,20 @@ tarballs made by `kabi-deps symsets`) and kmods from plain specs are built
 here with kabi-deps, put into local repositories made with createrepo_c, and
 installed, updated and erased by the real dnf or zypper in scratch roots.
 Each scenario writes down the packages (name-version-release) it must leave
-installed, compared exactly, and prints one line.  Then `kabi-deps check`
-must give, for every kmod and kernel, the verdict the resolver gives.
+installed, compared exactly, and prints one line.  The kmods require
+kabi-deps-triggers (the file triggers of packaging/kabi-deps.spec), which
+the roots' own kabi-deps weak-modules runs from: the scenarios of kernel
+updates and kmod upgrades and erases check the weak links it leaves.  Then
+`kabi-deps check` must give, for every kmod and kernel, the verdict the
+resolver gives.
 
 usage: test-resolvers.py BUILDDIR SRCDIR dnf|zypper auto|enabled
 """
 import glob, gzip, os, re, shutil, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from kabitest import Checks, RpmBuilder, kernel_headers, run, uname_r  # noqa: E402
+from kabitest import (Checks, RpmBuilder, install_kabi_deps, kernel_headers, run,  # noqa: E402
+                      trigger_root, triggers_package, uname_r)
 
 builddir, srcdir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 resolver_name, feature = sys.argv[3], sys.argv[4]
@@ -92,20 +97,27 @@ STYLES = {
 KERNEL_SPEC = """Name: %(name)s
 Version: %(version)s
 Release: %(release)s
-Summary: test kernel %(krel)s: its reference data only
+Summary: test kernel %(krel)s: its reference data and one in-tree module
 License: GPL-2.0-only
 Provides: kernel-uname-r = %(krel)s
 %(provides)s
 %(sources)s
+Source100: intree.ko
 %%global debug_package %%{nil}
 %%description
-A kernel package as far as resolvers see it: its kernel ABI Provides come
-from kabi-deps' kernel side (the kabideps_kernel attr) reading its files.
+A kernel package as far as resolvers and weak-modules see it: its kernel
+ABI Provides come from kabi-deps' kernel side (the kabideps_kernel attr)
+reading its files; an in-tree module (vermagic, struct module) and
+modules.order make it an installed kernel for kabi-deps weak-modules.
 %%install
 %(install)s
-mkdir -p %%{buildroot}/lib/modules/%(krel)s
+d=%%{buildroot}/lib/modules/%(krel)s
+install -D -m 644 %%{SOURCE100} $d/kernel/intree/intree.ko
+echo kernel/intree/intree.ko >$d/modules.order
 %%files
 %(files)s
+/lib/modules/%(krel)s/kernel/
+/lib/modules/%(krel)s/modules.order
 %%dir /lib/modules/%(krel)s
 """
 
@@ -139,10 +151,11 @@ def build_modules():
     d = os.path.join(top, "modules")
     os.makedirs(d)
     for f in (os.path.join(srcdir, "examples/kmp/hello.c"), os.path.join(srcdir, "tests/rpm/data/user.c"),
-              os.path.join(data, "pair_a.c"), os.path.join(data, "pair_b.c"), os.path.join(data, "nover.c")):
+              os.path.join(data, "pair_a.c"), os.path.join(data, "pair_b.c"), os.path.join(data, "nover.c"),
+              os.path.join(data, "intree.c")):
         shutil.copy(f, d)
     with open(os.path.join(d, "Kbuild"), "w") as f:
-        f.write("obj-m := kmp.o user.o pair_a.o pair_b.o nover.o\nkmp-y := hello.o\n")
+        f.write("obj-m := kmp.o user.o pair_a.o pair_b.o nover.o intree.o\nkmp-y := hello.o\n")
     r = run("make", "-s", "-C", kbuild, "M=" + d, "modules")
     check(r.returncode == 0, "the test modules build against the installed headers", r.stderr[-1500:])
     return d
@@ -168,7 +181,9 @@ class Style:
         self.label, self.symsets_style, self.suse = label, symsets_style, suse
         self.dir = os.path.join(top, label)
         os.makedirs(os.path.join(self.dir, "rpmbuild"))
-        self.rb = RpmBuilder(builddir, srcdir, kbuild, kver, topdir=os.path.join(self.dir, "rpmbuild"))
+        # triggers on: the kmods require kabi-deps-triggers
+        self.rb = RpmBuilder(builddir, srcdir, kbuild, kver, topdir=os.path.join(self.dir, "rpmbuild"),
+                             triggers=True)
         self.kernel_name = "kernel-" + flavor if suse else "kernel"
         self.common = ("suse_version 1600",) if suse else ()
         self.rpms = {}  # NVR -> path
@@ -197,6 +212,7 @@ class Style:
         else:  # Fedora/RHEL's place
             files.append(("symvers-%s.gz" % rel, "/lib/modules/%s/symvers.gz" % rel))
         symvers_gz(role, os.path.join(src, "symvers-%s.gz" % rel))
+        shutil.copy(os.path.join(modules_dir, "intree.ko"), src)
         spec = KERNEL_SPEC % dict(
             name=self.kernel_name, version=kversion, release=ROLES[role], krel=rel,
             # SUSE kernels are multiversion by this Provides (zypp.conf's default)
@@ -229,10 +245,11 @@ class Style:
         # (the kernel-uname-r Requires it is to get has two '-' too)
         self.NOVER = self.build("kmp-nover", "1", "1", spec, src,
                                 refs + ("_wrong_version_format_terminate_build 0",))
+        self.TRIG = self.build("kabi-deps-triggers", "1", "1", triggers_spec, triggers_sources)
         self.repos = {}
         for repo, nvrs in (("base", [self.K["base"]]), ("same", [self.K["same"]]),
                            ("broken", [self.K["broken"]]),
-                           ("kmods", [self.KMOD, self.PAIR, self.USER, self.NOVER]),
+                           ("kmods", [self.KMOD, self.PAIR, self.USER, self.NOVER, self.TRIG]),
                            ("kmods-update", [self.KMOD2])):
             path = os.path.join(self.dir, "repos", repo)
             os.makedirs(path)
@@ -251,9 +268,12 @@ class Style:
 
 
 # ---- the resolvers ------------------------------------------------------------
+SH_NVR = "test-root-sh-1-1"  # in every root's rpm database from the start: not counted
+
+
 def installed(root):
     r = run("rpm", "--root", root, "-qa", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}\n")
-    return set(r.stdout.split())
+    return set(r.stdout.split()) - {SH_NVR}
 
 
 class Dnf:
@@ -314,10 +334,74 @@ class Zypper:
 resolver = {"dnf": Dnf, "zypper": Zypper}[resolver_name]()
 
 
+# What every root holds: what kabi-deps-triggers' file triggers run (sh,
+# depmod, kabi-deps weak-modules), made once and copied, and in its rpm
+# database a package standing for bash: it provides the /bin/sh the triggers
+# package requires (its files are copied in, not packaged).
+SH_SPEC = """Name: test-root-sh
+Version: 1
+Release: 1
+Summary: the scratch root's /bin/sh, copied in from the host
+License: GPL-2.0-only
+BuildArch: noarch
+Provides: /bin/sh
+%description
+test
+%files
+"""
+template_root = os.path.join(top, "template-root")
+trigger_root(template_root)
+os.symlink("/usr/bin/kmod", os.path.join(template_root, "usr/sbin/depmod"))
+install_kabi_deps(template_root, builddir)
+os.makedirs(os.path.join(top, "sh"))
+sh_builder = RpmBuilder(builddir, srcdir, kbuild, kver, topdir=os.path.join(top, "sh"))
+sh_built = sh_builder.build("test-root-sh", SH_SPEC, top)
+check(sh_built.returncode == 0, "a package providing /bin/sh builds", sh_built.stderr[-1500:])
+run("rpm", "--root", template_root, "--initdb", check=True)
+sh_installed = run("rpm", "--root", template_root, "-i", sh_builder.rpm("test-root-sh"))
+check(sh_installed.returncode == 0, "the roots' rpm database has it", sh_installed.stderr)
+triggers_sources = os.path.join(top, "triggers-src")
+triggers_spec = triggers_package(srcdir, triggers_sources)
+
+
+def copy_root(src, dest):
+    """cp -a: device nodes and symlinks as they are."""
+    run("cp", "-a", src + "/.", dest, check=True)
+
+
 def fresh_root():
     root = tempfile.mkdtemp(prefix="root-", dir=top)
-    run("rpm", "--root", root, "--initdb", check=True)
+    copy_root(template_root, root)
     return root
+
+
+def weak_links(root):
+    """Everything below the kernels' weak-updates/: {path in the root: link target, None if no link}."""
+    out = {}
+    for d, _, files in os.walk(os.path.join(root, "usr/lib/modules")):
+        for f in files:
+            p = os.path.join(d, f)
+            if "/weak-updates/" in p:
+                out["/" + os.path.relpath(p, os.path.join(root, "usr"))] = os.readlink(p) if os.path.islink(p) else None
+    return out
+
+
+def owner(root, path):
+    r = run("rpm", "--root", root, "-qf", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}\n", path)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def check_weak_links(root, label, want):
+    """The weak links are exactly want: {link path: (relative target, the package owning what it reaches)}."""
+    got = weak_links(root)
+    reached = {}
+    for path, target in got.items():
+        if target and not target.startswith("/") and os.path.exists(os.path.join(root, path.lstrip("/"))):
+            reached[path] = (target, owner(root, os.path.normpath(os.path.join(os.path.dirname(path), target))))
+    check(got.keys() == want.keys() and reached == want,
+          "%s: weak links %s" % (label, " ".join("%s -> %s (%s)" % (p, t, o) for p, (t, o) in sorted(want.items()))
+                                 or "none"),
+          "want %s\ngot  %s (reaching %s)" % (want, got, reached))
 
 
 def missing_dep(output):
@@ -331,9 +415,23 @@ def scenarios(s):
     """What each resolver must do, with the packages it must leave installed."""
     k = s.K
     K0, K1, K2 = k["base"], k["same"], k["broken"]
+    T = s.TRIG  # the kmods require it: the resolvers install it with them
+    # the kmod, built for the base kernel, linked into the ABI-keeping one
+    link = "/lib/modules/%s/weak-updates/kmp/kmp.ko" % krel("same")
+    linked = lambda kmod: {link: ("../../../%s/extra/kmp/kmp.ko" % krel("base"), kmod)}  # noqa: E731
     vr = {role: "%s-%d" % (kversion, n) for role, n in ROLES.items()}
     kernel = lambda role: resolver.pkg(s.kernel_name, vr[role])  # noqa: E731
     start = [(("base", "kmods"), "install", kernel("base")), (("base", "kmods"), "install", "kmp-kmod")]
+    same = start + [(("base", "same", "kmods"), "upgrade")]
+    # what stays beside the kernels a kmod erase (or a kernel erase taking the
+    # kmod along) leaves: kabi-deps-triggers, which the kmods pulled in
+    unpulled = {
+        # dnf.conf(5) clean_requirements_on_remove (on, as in Fedora's dnf.conf):
+        # "Remove dependencies that are no longer used during dnf remove"
+        "dnf": (set(), "dnf removes kabi-deps-triggers with it"),
+        # zypper(8) remove: unneeded dependencies go only with --clean-deps
+        "zypper": ({T}, "zypper keeps kabi-deps-triggers"),
+    }[resolver_name]
     removed_with = {
         # dnf(8) remove: "Removes the specified packages from the system along
         # with any packages depending on the packages being removed."
@@ -343,40 +441,39 @@ def scenarios(s):
         "zypper": ({K2}, "zypper removes the kmod with it (zypper(8): remove uninstalls the dependent packages)"),
     }[resolver_name]
     pulled_kernel_after_erase = {
-        # dnf.conf(5) clean_requirements_on_remove (on, as in Fedora's dnf.conf):
-        # "Remove dependencies that are no longer used during dnf remove".  It
-        # adds "(installonlypkgs are never automatically removed.)", but dnf
-        # 4.14 lists the kernel under "Removing unused dependencies" all the same.
+        # dnf.conf(5) clean_requirements_on_remove adds "(installonlypkgs are
+        # never automatically removed.)", but dnf 4.14 lists the kernel under
+        # "Removing unused dependencies" all the same.
         "dnf": (set(), "dnf removes the kernel it pulled in too (clean_requirements_on_remove)"),
-        # zypper(8) remove: unneeded dependencies go only with --clean-deps
         "zypper": ({K0}, "zypper keeps the kernel it pulled in (no --clean-deps)"),
     }[resolver_name]
     return [
         ("the kmod alone pulls the kernel it fits (not the newer, incompatible one)",
-         [(("base", "broken", "kmods"), "install", "kmp-kmod")], {K0, s.KMOD}, None),
+         [(("base", "broken", "kmods"), "install", "kmp-kmod")], {K0, s.KMOD, T}, None),
         ("with only an incompatible kernel the install is refused, naming the kernel ABI it misses",
          [(("broken", "kmods"), "install", "kmp-kmod")], set(), "refused"),
         ("two modules of one package, one using the other's export, pull the kernel",
-         [(("base", "broken", "kmods"), "install", "kmp-pair")], {K0, s.PAIR}, None),
+         [(("base", "broken", "kmods"), "install", "kmp-pair")], {K0, s.PAIR, T}, None),
         ("a kmod using another kmod's export pulls that kmod and the kernel",
-         [(("base", "broken", "kmods"), "install", "kmp-user")], {K0, s.KMOD, s.USER}, None),
-        ("a kernel update keeping the ABI installs beside the old one; the kmod stays",
-         start + [(("base", "same", "kmods"), "upgrade")], {K0, K1, s.KMOD}, "weak-links"),
-        ("an ABI-breaking kernel update installs beside the old one; the kmod stays, nothing downgraded",
-         start + [(("base", "broken", "kmods"), "upgrade")], {K0, K2, s.KMOD}, None),
+         [(("base", "broken", "kmods"), "install", "kmp-user")], {K0, s.KMOD, s.USER, T}, None),
+        ("a kernel update keeping the ABI installs beside the old one; the kmod stays, linked into it",
+         same, {K0, K1, s.KMOD, T}, linked(s.KMOD)),
+        ("an ABI-breaking kernel update installs beside the old one; the kmod stays, nothing downgraded, "
+         "not linked into it",
+         start + [(("base", "broken", "kmods"), "upgrade")], {K0, K2, s.KMOD, T}, {}),
         ("removing the old kernel the kmod needs: " + removed_with[1],
          start + [(("base", "broken", "kmods"), "upgrade"), (("base", "broken", "kmods"), "remove", kernel("base"))],
-         removed_with[0], None),
-        ("removing the old kernel while an ABI-compatible one stays: the kmod stays",
-         start + [(("base", "same", "kmods"), "upgrade"), (("base", "same", "kmods"), "remove", kernel("base"))],
-         {K1, s.KMOD}, None),
-        ("kmod upgrade: the new kmod replaces the old, the kernel stays",
-         start + [(("base", "kmods", "kmods-update"), "upgrade", "kmp-kmod")], {K0, s.KMOD2}, "weak-links"),
-        ("kmod erase: the kmod goes, the kernel stays",
-         start + [(("base", "kmods"), "remove", "kmp-kmod")], {K0}, "weak-links"),
+         removed_with[0] | unpulled[0], {}),
+        ("removing the old kernel while an ABI-compatible one stays: the kmod stays, linked into that one",
+         same + [(("base", "same", "kmods"), "remove", kernel("base"))], {K1, s.KMOD, T}, linked(s.KMOD)),
+        ("kmod upgrade beside two kernels: the new kmod replaces the old, the kernels stay, the link reaches it",
+         same + [(("base", "same", "kmods", "kmods-update"), "upgrade", "kmp-kmod")], {K0, K1, s.KMOD2, T},
+         linked(s.KMOD2)),
+        ("kmod erase beside two kernels: the kmod goes, the kernels stay, " + unpulled[1],
+         same + [(("base", "same", "kmods"), "remove", "kmp-kmod")], {K0, K1} | unpulled[0], {}),
         ("kmod erase after the kmod pulled its kernel in: " + pulled_kernel_after_erase[1],
          [(("base", "kmods"), "install", "kmp-kmod"), (("base", "kmods"), "remove", "kmp-kmod")],
-         pulled_kernel_after_erase[0], None),
+         pulled_kernel_after_erase[0] | unpulled[0], None),
     ]
 
 
@@ -390,7 +487,7 @@ def run_steps(s, steps):
     for n in range(len(steps) - 1, 0, -1):
         if (s.label, tuple(steps[:n])) in snapshots:
             root = tempfile.mkdtemp(prefix="root-", dir=top)
-            shutil.copytree(snapshots[s.label, tuple(steps[:n])], root, symlinks=True, dirs_exist_ok=True)
+            copy_root(snapshots[s.label, tuple(steps[:n])], root)
             done = n
             break
     root = root or fresh_root()
@@ -403,18 +500,8 @@ def run_steps(s, steps):
         key = (s.label, tuple(steps[:i + 1]))
         if i + 1 < len(steps) and key not in snapshots:
             snapshots[key] = tempfile.mkdtemp(prefix="snapshot-", dir=top)
-            shutil.copytree(root, snapshots[key], symlinks=True, dirs_exist_ok=True)
+            copy_root(root, snapshots[key])
     return root, r
-
-
-def weak_links_placeholder(s, what):
-    # PLACEHOLDER(issue 15, `kabi-deps weak-modules`): once kabi-deps-triggers
-    # runs it, add the triggers package to the "kmods" repository (built with
-    # triggers=True) and check ROOT/lib/modules/RELEASE/weak-updates/ here:
-    # a link to the kmod in the ABI-keeping kernel after its update, no link
-    # left behind after a kmod upgrade or erase.
-    print("TODO %s %s: weak-updates links not checked until kabi-deps weak-modules exists (issue 15)"
-          % (s.label, what))
 
 
 def run_scenarios(s):
@@ -432,8 +519,8 @@ def run_scenarios(s):
         else:
             check(r.returncode == 0 and got == want, "%s: %s" % (label, " ".join(sorted(got)) or "nothing installed"),
                   "exit %d\nwant %s\ngot  %s\n%s" % (r.returncode, sorted(want), sorted(got), out[-2000:]))
-        if extra == "weak-links":
-            weak_links_placeholder(s, what.split(":")[0])
+        if isinstance(extra, dict):
+            check_weak_links(root, "%s %s: %s" % (resolver_name, s.label, what.split(":")[0]), extra)
         shutil.rmtree(root)
     nover_scenarios(s)
 
@@ -457,7 +544,7 @@ def nover_scenarios(s):
     shutil.rmtree(root)
     root, r = run_steps(s, [(("base", "same", "broken", "kmods"), "install", "kmp-nover")])
     got = installed(root)
-    check(r.returncode == 0 and got == {s.K["base"], s.NOVER},
+    check(r.returncode == 0 and got == {s.K["base"], s.NOVER, s.TRIG},
           label + " pulls its own release's kernel: " + " ".join(sorted(got)),
           "exit %d\n%s" % (r.returncode, (r.stdout + r.stderr)[-1500:]))
     shutil.rmtree(root)
@@ -472,7 +559,8 @@ def check_agrees(s):
     for kmod in (s.KMOD, s.PAIR, s.USER, s.NOVER):
         for role, kern in s.K.items():
             c = run(kabi_deps, "check", s.rpms[kmod], "--kernel", s.rpms[kern])
-            d = resolver(root, [], "install", s.rpms[kmod], s.rpms[kern], options=resolver.test_install)
+            d = resolver(root, [], "install", s.rpms[kmod], s.rpms[kern], s.rpms[s.TRIG],
+                         options=resolver.test_install)
             pairs += 1
             if c.returncode not in (0, 1) or (c.returncode == 0) != (d.returncode == 0):
                 disagree.append("%s + %s: check exit %d, %s exit %d\n%s%s" % (

@@ -11,7 +11,8 @@ must keep exactly the fitting weak links, depmod still once per kernel."""
 import atexit, gzip, os, re, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from kabitest import UNSIGNED_OK, Checks, RpmBuilder, kernel_headers, make_modules, run  # noqa: E402
+from kabitest import (UNSIGNED_OK, Checks, RpmBuilder, install_kabi_deps, kernel_headers,  # noqa: E402
+                      make_modules, run, trigger_root, trigger_stanzas, triggers_package)
 
 builddir, srcdir = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 if os.geteuid() != 0:
@@ -25,32 +26,7 @@ LIBEXEC = run("rpm", "--eval", "%{_libexecdir}").stdout.strip()
 
 
 # ---- the scratch root: usr-merged, sh, depmod (logging), weak-modules stub
-def copy_with_libs(binary):
-    """Copy a host binary and the shared libraries it loads into the root."""
-    wanted = [binary] + re.findall(r"(/\S+\.so[.\d]*) \(0x", run("ldd", binary).stdout)
-    wanted += re.findall(r"^\s*(/\S+) \(0x", run("ldd", binary).stdout, re.M)
-    for f in set(wanted):
-        real = os.path.realpath(f)
-        dest = os.path.join(root, "usr", os.path.relpath(real, "/usr") if real.startswith("/usr/") else real.lstrip("/"))
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        shutil.copy2(real, dest)
-        # also under the name the loader asks for
-        alias = os.path.join(root, "usr", f[len("/usr/"):] if f.startswith("/usr/") else f.lstrip("/"))
-        if not os.path.exists(alias):
-            os.makedirs(os.path.dirname(alias), exist_ok=True)
-            shutil.copy2(real, alias)
-
-
-for d in ("usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "tmp", "var/tmp", "var/log", "etc"):
-    os.makedirs(os.path.join(root, d))
-os.makedirs(os.path.join(root, "dev"))
-os.mknod(os.path.join(root, "dev/null"), 0o666 | 0o020000, os.makedev(1, 3))
-for link in ("bin", "sbin", "lib", "lib64"):
-    os.symlink("usr/" + link, os.path.join(root, link))
-copy_with_libs(os.path.realpath("/bin/sh"))
-shutil.copy2(os.path.realpath("/bin/sh"), os.path.join(root, "usr/bin/sh"))
-copy_with_libs(os.path.realpath("/usr/bin/kmod"))
-shutil.copy2(os.path.realpath("/usr/bin/kmod"), os.path.join(root, "usr/bin/kmod"))
+trigger_root(root)
 # kmod acts by the name it is called with; the logging wrapper calls it "depmod"
 os.makedirs(os.path.join(root, "usr/lib/kabi-test"))
 os.symlink("/usr/bin/kmod", os.path.join(root, "usr/lib/kabi-test/depmod"))
@@ -91,31 +67,13 @@ def rpm_root(*args):
 
 
 # ---- the triggers package: the stanzas exactly as kabi-deps.spec has them
-spec = open(os.path.join(srcdir, "packaging/kabi-deps.spec")).read()
-stanzas = re.findall(r"^(%transfiletrigger\w+) triggers (-- .*\n(?:.+\n)+)", spec, re.M)
-check(sorted(k for k, _ in stanzas) == ["%transfiletriggerin", "%transfiletriggerpostun",
+stanzas = trigger_stanzas(srcdir)
+check(sorted(k for k, _ in stanzas) == ["%preun", "%transfiletriggerin", "%transfiletriggerpostun",
                                         "%transfiletriggerpostun", "%transfiletriggerun"],
-      "kabi-deps.spec has the in, un and (one per prefix) postun file triggers of the triggers package", stanzas)
+      "kabi-deps.spec has the in, un and (one per prefix) postun file triggers of the triggers package, "
+      "and its %preun", stanzas)
 sources = os.path.join(top, "SOURCES")
-os.makedirs(sources)
-shutil.copy(os.path.join(srcdir, "packaging/depmod-trigger.sh"), sources)
-TRIGGERS_SPEC = """Name: kabi-deps-triggers
-Version: 1
-Release: 1
-Summary: test copy of the triggers package
-License: LGPL-2.1-or-later
-BuildArch: noarch
-Source0: depmod-trigger.sh
-%%description
-test
-%%install
-install -D -m 755 %%{SOURCE0} %%{buildroot}%%{_libexecdir}/kabi-deps/depmod-trigger
-mkdir -p %%{buildroot}/var/lib/rpm-state/kabi-deps
-%s
-%%files
-%%{_libexecdir}/kabi-deps/depmod-trigger
-%%dir /var/lib/rpm-state/kabi-deps
-""" % "\n".join(kind + " " + body for kind, body in stanzas)
+TRIGGERS_SPEC = triggers_package(srcdir, sources)
 
 rb = RpmBuilder(builddir, srcdir, kbuild, kver, topdir=top, triggers=True)
 r = rb.build("kabi-deps-triggers", TRIGGERS_SPEC, sources)
@@ -254,17 +212,7 @@ os.unlink(os.path.join(root, "usr/sbin/weak-modules"))
 with open(os.path.join(root, "usr/sbin/depmod"), "w") as f:
     f.write('#!/bin/sh\necho "$*" >>/var/log/depmod.calls\nexec /usr/lib/kabi-test/depmod "$@"\n')
 kabi_deps = os.path.join(builddir, "plugin/kabi-deps")
-copy_with_libs(kabi_deps)
-shutil.copy2(kabi_deps, os.path.join(root, "usr/bin/kabi-deps"))
-# weak-modules is one of the commands kabi-deps-tools runs for it
-tools = os.path.join(builddir, "plugin/kabi-deps-tools")
-copy_with_libs(tools)
-os.makedirs(os.path.join(root, "usr/libexec/kabi-deps"), exist_ok=True)
-shutil.copy2(tools, os.path.join(root, "usr/libexec/kabi-deps/kabi-deps-tools"))
-# its RUNPATH, $ORIGIN/, needs /proc: the library beside libc instead
-libc = re.search(r"(/\S+/)libc\.so\.6 ", run("ldd", kabi_deps).stdout).group(1)
-shutil.copy2(os.path.realpath(os.path.join(builddir, "plugin/libkabideps.so.0")),
-             os.path.join(root, os.path.realpath(libc).lstrip("/"), "libkabideps.so.0"))
+install_kabi_deps(root, builddir)
 # A sanitized build needs /proc (its own name, the leak check's threads):
 # mounted in the root for this part; reports go into the root, checked at the end.
 sanitizer_logs = os.path.join(root, "var/log/sanitizer")
@@ -349,11 +297,16 @@ check(not os.path.exists(os.path.join(root, "usr/lib/modules", K2, "weak-updates
       "weak-updates/")
 r = transaction("-i", kernel_two)
 check(r.returncode == 0 and os.path.islink(weak), "the kernel back: linked again", weak_links())
-r = transaction("-e", "kmod-a")
+# the triggers package erased with the last kmod (dnf's clean_requirements_on_remove):
+# rpm runs none of its file triggers, its %preun does the postun work
+r = transaction("-e", "kmod-a", "kabi-deps-triggers")
 check(r.returncode == 0 and not r.stderr.strip() and weak_links() == [],
-      "kmod-a's removal: its weak link is gone", (r.stderr, weak_links()))
+      "kmod-a's removal with kabi-deps-triggers: its weak link is gone", (r.stderr, weak_links()))
 check(sorted(log("depmod.calls").splitlines()) == sorted(ONCE + ["-a " + K2]),
       "depmod once for each kernel", log("depmod.calls"))
+r = transaction("-i", rb.rpm("kabi-deps-triggers"))
+check(r.returncode == 0 and not r.stderr.strip() and weak_links() == [], "kabi-deps-triggers back alone: "
+      "no weak link", (r.stderr, weak_links()))
 # RHEL's script present, the configuration choosing kabi-deps
 with open(os.path.join(root, "usr/sbin/weak-modules"), "w") as f:
     f.write('#!/bin/sh\necho called >>/var/log/weak-modules.calls\n')
