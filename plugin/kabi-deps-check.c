@@ -106,7 +106,8 @@ static int cmp_dep_name(const void *a, const void *b)
  * kernel-uname-r = RELEASE, or kernel-uname-r(RELEASE). */
 static bool is_uname_r(const char *name)
 {
-	return strncmp(name, "kernel-uname-r", 14) == 0 && (name[14] == '\0' || name[14] == '(');
+	/* (a name from an rpm header, or a whole "NAME = EVR" line) */
+	return strncmp(name, "kernel-uname-r", 14) == 0 && (name[14] == '\0' || name[14] == '(' || name[14] == ' ');
 }
 
 /* Kernel ABI dependencies only: the rest (rpmlib(), files) is not the kernel's. */

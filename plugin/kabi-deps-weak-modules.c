@@ -36,7 +36,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <rpm/rpmver.h>
+/* rpmvercmp(): rpmlib.h has it on every rpm (4.14 declares it there, later
+ * ones include rpmver.h) */
+#include <rpm/rpmlib.h>
 
 #include "kabideps.h"
 #include "kabi-deps.h"

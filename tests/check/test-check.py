@@ -333,6 +333,12 @@ doc = strict_json(r.stdout.encode())
 unmet = doc["results"][0]["unmet"] if doc else []
 check(r.returncode == 1 and [(u["kind"], u["dependency"]) for u in unmet] == [("release", uname_r(kver))],
       "... but not a bare Module.symvers, which names no release (kind release)", r.stdout)
+# SUSE naming writes the release as a version whatever its dashes
+r = run(kabi_deps, "check", "--json", "--option", "flavor=auto", bare, "--kernel", symvers)
+doc = strict_json(r.stdout.encode())
+unmet = doc["results"][0]["unmet"] if doc else []
+check(r.returncode == 1 and [(u["kind"], u["dependency"]) for u in unmet] == [("release", "kernel-uname-r = " + kver)],
+      "... also as kernel-uname-r = RELEASE (SUSE naming)", r.stdout)
 
 # build time: CRC mismatch against the kernel reference, stablelist, strict
 r = rb.build("kmp-kmod", kmp_spec, os.path.join(srcdir, "examples/kmp"), defines=("_kabideps_symvers " + changed,))
