@@ -396,7 +396,13 @@ static int run_tools(char **argv)
 	static const char *const places[] = { "kabi-deps-tools", KABI_DEPS_TOOLS_FROM_BINDIR };
 	char self[PATH_MAX], path[PATH_MAX];
 	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash = len > 0 ? memrchr(self, '/', (size_t)len) : NULL;
+	char *slash;
+
+	/* without /proc (an rpm transaction in a fresh root), the path it was
+	 * run by, when that names a directory (the triggers run /usr/bin/kabi-deps) */
+	if (len <= 0 && strchr(argv[0], '/') && strlen(argv[0]) < sizeof(self))
+		len = (ssize_t)strlen(strcpy(self, argv[0]));
+	slash = len > 0 ? memrchr(self, '/', (size_t)len) : NULL;
 
 	for (size_t i = 0; slash && i < sizeof(places) / sizeof(places[0]); i++) {
 		int n = snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - self), self, places[i]);

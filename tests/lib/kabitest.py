@@ -135,9 +135,15 @@ def copy_with_libs(root, binary, dest=None):
     it loads, under their real names and the names the loader asks for."""
     out = run("ldd", binary).stdout
     wanted = set(re.findall(r"(/\S+\.so[.\d]*) \(0x", out) + re.findall(r"^\s*(/\S+) \(0x", out, re.M))
+    libc = re.search(r"(/\S+/)libc\.so\.6 ", out)
     for f in wanted | {binary}:
         real = os.path.realpath(f)
-        for name in {real, f}:
+        names = {real, f}
+        # a library found through LD_LIBRARY_PATH (an rpm built from
+        # source): also beside libc, where the root's loader looks
+        if f != binary and libc and not f.startswith(("/lib", "/usr/lib")):
+            names.add(os.path.join(os.path.realpath(libc.group(1)), os.path.basename(f)))
+        for name in names:
             target = os.path.join(root, "usr", name[len("/usr/"):] if name.startswith("/usr/") else name.lstrip("/"))
             if not os.path.exists(target):
                 os.makedirs(os.path.dirname(target), exist_ok=True)
