@@ -133,7 +133,7 @@ if [ "$weak" = kabi-deps ]; then
 	done
 	unset IFS
 	set +f
-	changed=$(printf '%s' "$added" | "$kabi_deps" weak-modules --no-initramfs --print-changed "$@" \
+	changed=$(printf '%s' "$added" 2>/dev/null | "$kabi_deps" weak-modules --no-initramfs --print-changed "$@" \
 		--add-modules 2>/dev/null)
 	status=$?
 	if [ "$initramfs" = dracut ] && [ -n "$changed" ]; then
