@@ -24,20 +24,9 @@ import argparse, glob, os, platform, shutil, statistics, subprocess, sys, tempfi
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-SPEC = """Name: bench-kmods
-Version: 1
-Release: 1
-Summary: %(n)d modules of a distribution kernel
-License: GPL-2.0-only
-%%global debug_package %%{nil}
-%%description
-Benchmark package.
-%%install
-mkdir -p %%{buildroot}/lib/modules/%(rel)s/extra
-tar -C %(kernel)s -cf - -T %(list)s | tar -C %%{buildroot}/lib/modules/%(rel)s/extra -xf -
-%%files
-/lib/modules/%(rel)s/extra
-"""
+# the same package bench/run.py builds (one spec for both benchmarks)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import SPEC  # noqa: E402
 
 
 def sh(*args, **kw):
