@@ -11,8 +11,8 @@
 
 /* Kernel reference data of one kind, per kernel release. */
 struct refcache {
-	char *explicit_path;   /* set by the user: used for every release */
-	void *explicit;        /* loaded on first use */
+	char *explicit_path; /* set by the user: used for every release */
+	void *explicit; /* loaded on first use */
 	bool explicit_failed;
 	struct kabi_hash by_release; /* release -> object, or &none */
 };
@@ -35,8 +35,11 @@ static char none;
 static void log_stderr(void *data, int level, const char *msg)
 {
 	(void)data;
-	fprintf(stderr, "kabi-deps: %s%s\n", level <= KABI_LOG_ERR ? "error: " :
-		level == KABI_LOG_WARNING ? "warning: " : "", msg);
+	fprintf(stderr, "kabi-deps: %s%s\n",
+		level <= KABI_LOG_ERR	  ? "error: " :
+		level == KABI_LOG_WARNING ? "warning: " :
+					    "",
+		msg);
 }
 
 KABI_EXPORT struct kabi_ctx *kabi_ctx_new(void)
@@ -175,19 +178,26 @@ struct choice {
 };
 
 static const struct choice kmod_choices[] = {
-	{ "none", KABI_KMOD_NONE }, { "fedora", KABI_KMOD_FEDORA }, { "suse", KABI_KMOD_SUSE }, { NULL, 0 },
+	{ "none", KABI_KMOD_NONE },
+	{ "fedora", KABI_KMOD_FEDORA },
+	{ "suse", KABI_KMOD_SUSE },
+	{ NULL, 0 },
 };
 static const struct choice modalias_choices[] = {
-	{ "none", KABI_MODALIAS_NONE }, { "provides", KABI_MODALIAS_PROVIDES },
-	{ "supplements", KABI_MODALIAS_SUPPLEMENTS }, { NULL, 0 },
+	{ "none", KABI_MODALIAS_NONE },
+	{ "provides", KABI_MODALIAS_PROVIDES },
+	{ "supplements", KABI_MODALIAS_SUPPLEMENTS },
+	{ NULL, 0 },
 };
 static const struct choice firmware_choices[] = {
-	{ "none", KABI_FIRMWARE_NONE }, { "requires", KABI_FIRMWARE_REQUIRES },
-	{ "recommends", KABI_FIRMWARE_RECOMMENDS }, { NULL, 0 },
+	{ "none", KABI_FIRMWARE_NONE },
+	{ "requires", KABI_FIRMWARE_REQUIRES },
+	{ "recommends", KABI_FIRMWARE_RECOMMENDS },
+	{ NULL, 0 },
 };
 
-static int choose(struct kabi_ctx *ctx, const char *option, const struct choice *choices,
-		  const char *value, int *out)
+static int choose(struct kabi_ctx *ctx, const char *option, const struct choice *choices, const char *value,
+		  int *out)
 {
 	char known[128] = "";
 
@@ -217,22 +227,27 @@ KABI_EXPORT int kabi_ctx_set_option(struct kabi_ctx *ctx, const char *name, cons
 		if (value[strcspn(value, " \t\n(),:=<>")])
 			return kabi_fail(ctx, EINVAL, "flavor: '%s' is not a valid flavor name", value);
 		return replace_string(&ctx->opts.flavor, *value ? value : NULL) < 0 ?
-			kabi_fail(ctx, ENOMEM, "out of memory") : 0;
+			       kabi_fail(ctx, ENOMEM, "out of memory") :
+			       0;
 	}
 	if (strcmp(name, "stablelist") == 0) {
 		kabi_stablelists_free(&ctx->stablelists);
 		return replace_string(&ctx->opts.stablelist, *value ? value : NULL) < 0 ?
-			kabi_fail(ctx, ENOMEM, "out of memory") : 0;
+			       kabi_fail(ctx, ENOMEM, "out of memory") :
+			       0;
 	}
 	if (strcmp(name, "triggers") == 0) {
 		/* a package name: becomes a Requires line of its own */
 		if (value[strcspn(value, " \t\n(),=<>")])
 			return kabi_fail(ctx, EINVAL, "triggers: '%s' is not a package name", value);
 		return replace_string(&ctx->opts.triggers, *value ? value : NULL) < 0 ?
-			kabi_fail(ctx, ENOMEM, "out of memory") : 0;
+			       kabi_fail(ctx, ENOMEM, "out of memory") :
+			       0;
 	}
-	return kabi_fail(ctx, EINVAL, "unknown option '%s' (kmod, modalias, firmware, flavor, stablelist, "
-			 "triggers)", name);
+	return kabi_fail(ctx, EINVAL,
+			 "unknown option '%s' (kmod, modalias, firmware, flavor, stablelist, "
+			 "triggers)",
+			 name);
 }
 
 struct kabi_hash *kabi_ctx_stablelist_cache(struct kabi_ctx *ctx)
@@ -322,15 +337,14 @@ static const struct refkind symvers_kind = { "Module.symvers", symvers_places, o
 static const struct refkind symsets_kind = { "symsets", symsets_places, open_symsets, false };
 
 /* "%s" in after stands for the release once more (symsets-R.tar.gz). */
-static bool place_path(char *path, size_t size, const char *root, const struct place *pl,
-		       const char *release)
+static bool place_path(char *path, size_t size, const char *root, const struct place *pl, const char *release)
 {
 	const char *mark = strstr(pl->after, "%s");
 	int n;
 
 	if (mark)
-		n = snprintf(path, size, "%s%s%s%.*s%s%s", root, pl->before, release,
-			     (int)(mark - pl->after), pl->after, release, mark + 2);
+		n = snprintf(path, size, "%s%s%s%.*s%s%s", root, pl->before, release, (int)(mark - pl->after),
+			     pl->after, release, mark + 2);
 	else
 		n = snprintf(path, size, "%s%s%s%s", root, pl->before, release, pl->after);
 	return n > 0 && (size_t)n < size;
@@ -385,7 +399,8 @@ static void *reference(struct kabi_ctx *ctx, struct refcache *rc, const struct r
 		kabi_log(ctx, KABI_LOG_WARNING,
 			 "no %s or symvers.gz found for kernel %s%s: imports are required as "
 			 "ksym(), not kernel(); install that kernel's devel/headers package or "
-			 "name the file with --symvers or %%_kabideps_symvers", kind->what, release,
+			 "name the file with --symvers or %%_kabideps_symvers",
+			 kind->what, release,
 			 ctx->buildroot ? " under the buildroot or on this host" : " on this host");
 	key = strdup(release);
 	if (!key || kabi_hash_put(&rc->by_release, key, obj ? obj : &none) < 0) {

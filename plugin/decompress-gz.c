@@ -6,8 +6,8 @@
 
 #include "libkabideps-private.h"
 
-int kabi_gunzip(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
-		unsigned char **out, size_t *out_size)
+int kabi_gunzip(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
+		size_t *out_size)
 {
 	z_stream zs = { .next_in = (Bytef *)in };
 	unsigned char *buf = NULL;

@@ -26,8 +26,8 @@ static const char *xz_strerror(lzma_ret ret)
 	}
 }
 
-int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
-	      unsigned char **out, size_t *out_size)
+int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
+	      size_t *out_size)
 {
 	lzma_stream xs = LZMA_STREAM_INIT;
 	unsigned char *buf = NULL;

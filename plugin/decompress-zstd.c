@@ -6,8 +6,8 @@
 
 #include "libkabideps-private.h"
 
-int kabi_unzstd(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
-		unsigned char **out, size_t *out_size)
+int kabi_unzstd(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
+		size_t *out_size)
 {
 	ZSTD_DCtx *dctx = ZSTD_createDCtx();
 	ZSTD_inBuffer zin = { in, in_size, 0 };

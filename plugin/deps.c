@@ -94,7 +94,7 @@ struct kabi_pkg {
 	struct arena_block *arena;
 	struct kabi_hash exports; /* name -> struct pkg_export */
 	struct kabi_hash modules; /* path -> struct kabi_mod_view */
-	struct kabi_hash names;   /* module name (dashes as _) -> path */
+	struct kabi_hash names; /* module name (dashes as _) -> path */
 	struct kabi_hash strings; /* string -> its one copy in the arena */
 };
 
@@ -396,8 +396,8 @@ static void name_list_add(struct name_list *l, const char *fmt, ...)
 
 /* depends= names modules this one needs loaded first: say when neither the
  * package nor the kernel has one (it would fail to load). */
-static void check_depends(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
-			  const struct kabi_mod_view *v, const struct kabi_symvers *ref)
+static void check_depends(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const struct kabi_mod_view *v,
+			  const struct kabi_symvers *ref)
 {
 	const char *depends = kabi_view_modinfo(v, "depends");
 	struct name_list missing = { .len = 0 };
@@ -420,10 +420,12 @@ static void check_depends(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 		p += len + (p[len] == ',');
 	}
 	if (missing.count)
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: depends on module%s %s%s, which neither this "
-			 "package nor kernel %s has; package %s too", v->path,
-			 missing.count == 1 ? "" : "s", missing.text, missing.count > WARN_LIST_MAX ? ", ..." : "",
-			 v->release ? v->release : "(unknown)", missing.count == 1 ? "it" : "them");
+		kabi_log(ctx, KABI_LOG_WARNING,
+			 "%s: depends on module%s %s%s, which neither this "
+			 "package nor kernel %s has; package %s too",
+			 v->path, missing.count == 1 ? "" : "s", missing.text,
+			 missing.count > WARN_LIST_MAX ? ", ..." : "", v->release ? v->release : "(unknown)",
+			 missing.count == 1 ? "it" : "them");
 }
 
 /* Imports a kABI stablelist does not promise to keep: one warning. */
@@ -442,9 +444,10 @@ static void check_stablelist(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, c
 			name_list_add(&outside, "%s", name);
 	}
 	if (outside.count)
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: %zu import%s not on the %s kABI stablelist, so a kernel "
-			 "update may break %s: %s%s; ask for them to be added or avoid them", m->path,
-			 outside.count, outside.count == 1 ? " is" : "s are", arch,
+		kabi_log(ctx, KABI_LOG_WARNING,
+			 "%s: %zu import%s not on the %s kABI stablelist, so a kernel "
+			 "update may break %s: %s%s; ask for them to be added or avoid them",
+			 m->path, outside.count, outside.count == 1 ? " is" : "s are", arch,
 			 outside.count == 1 ? "it" : "them", outside.text,
 			 outside.count > WARN_LIST_MAX ? ", ..." : "");
 }
@@ -477,8 +480,8 @@ static bool is_rpm_version(const char *s)
  * side provides the same. */
 static int push_uname_r(struct kabi_strv *out, const char *release, const char *flavor)
 {
-	return flavor || is_rpm_version(release) ? kabi_strv_pushf(out, "kernel-uname-r = %s", release)
-						 : kabi_strv_pushf(out, "kernel-uname-r(%s)", release);
+	return flavor || is_rpm_version(release) ? kabi_strv_pushf(out, "kernel-uname-r = %s", release) :
+						   kabi_strv_pushf(out, "kernel-uname-r(%s)", release);
 }
 
 /* Requires of a module with modversions: each import with its CRC. */
@@ -490,7 +493,8 @@ static int crc_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const 
 
 	if (ref && !kabi_symvers_has_crcs(ref)) {
 		/* its CRCs would all "differ": one message, and no kernel() claims */
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: has modversions CRCs, but its kernel reference %s has none "
+		kabi_log(ctx, KABI_LOG_WARNING,
+			 "%s: has modversions CRCs, but its kernel reference %s has none "
 			 "(a kernel built without CONFIG_MODVERSIONS): built against another kernel build?",
 			 m->path, kabi_symvers_path(ref));
 		ref = NULL;
@@ -505,13 +509,15 @@ static int crc_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const 
 			if (!(own->flags & KABI_SYM_CRC) || own->crc == imp->crc)
 				continue;
 			/* Built against another build of its sibling: keep the Requires. */
-			kabi_log(ctx, KABI_LOG_WARNING, "%s: imports %s with CRC 0x%08x, but %s in the "
-				 "same package exports it with 0x%08x", m->path, imp->name, imp->crc,
-				 own->module, own->crc);
+			kabi_log(ctx, KABI_LOG_WARNING,
+				 "%s: imports %s with CRC 0x%08x, but %s in the "
+				 "same package exports it with 0x%08x",
+				 m->path, imp->name, imp->crc, own->module, own->crc);
 		}
 		re = ref ? kabi_symvers_find(ref, imp->name) : NULL;
 		if (re && re->crc != imp->crc)
-			name_list_add(&mismatches, "%s (0x%08x, reference 0x%08x)", imp->name, imp->crc, re->crc);
+			name_list_add(&mismatches, "%s (0x%08x, reference 0x%08x)", imp->name, imp->crc,
+				      re->crc);
 		/* A set holding the symbol with this CRC stands for it. */
 		r = sets ? kabi_symsets_require(sets, imp->name, imp->crc, flavor, out) : 0;
 		if (r == 0)
@@ -520,10 +526,11 @@ static int crc_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const 
 			return kabi_fail(ctx, ENOMEM, "out of memory");
 	}
 	if (mismatches.count)
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: %zu import%s differ%s from %s (built against "
-			 "another kernel build?): %s%s", m->path, mismatches.count,
-			 mismatches.count == 1 ? "" : "s", mismatches.count == 1 ? "s" : "",
-			 kabi_symvers_path(ref), mismatches.text,
+		kabi_log(ctx, KABI_LOG_WARNING,
+			 "%s: %zu import%s differ%s from %s (built against "
+			 "another kernel build?): %s%s",
+			 m->path, mismatches.count, mismatches.count == 1 ? "" : "s",
+			 mismatches.count == 1 ? "s" : "", kabi_symvers_path(ref), mismatches.text,
 			 mismatches.count > WARN_LIST_MAX ? ", ..." : "");
 	return 0;
 }
@@ -539,20 +546,26 @@ static int release_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, co
 	const char *dep;
 
 	if (!m->release)
-		return kabi_fail(ctx, EINVAL, "no modversions and no vermagic: nothing says which kernel it fits");
+		return kabi_fail(ctx, EINVAL,
+				 "no modversions and no vermagic: nothing says which kernel it fits");
 	if (push_uname_r(out, m->release, flavor) < 0)
 		return kabi_fail(ctx, ENOMEM, "out of memory");
 	dep = out->v[out->n - 1];
 	if (m->vermagic_modversions)
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: its vermagic says modversions, but it has no __versions "
-			 "(stripped?): requires %s instead of symbol CRCs", m->path, dep);
+		kabi_log(ctx, KABI_LOG_WARNING,
+			 "%s: its vermagic says modversions, but it has no __versions "
+			 "(stripped?): requires %s instead of symbol CRCs",
+			 m->path, dep);
 	else if (ref && kabi_symvers_has_crcs(ref))
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: built without modversions, but its kernel reference %s "
+		kabi_log(ctx, KABI_LOG_WARNING,
+			 "%s: built without modversions, but its kernel reference %s "
 			 "has CRCs (built against another kernel build?): requires %s",
 			 m->path, kabi_symvers_path(ref), dep);
 	else if (!in_tree)
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: built without modversions: requires %s, "
-			 "so it installs only next to that kernel build", m->path, dep);
+		kabi_log(ctx, KABI_LOG_WARNING,
+			 "%s: built without modversions: requires %s, "
+			 "so it installs only next to that kernel build",
+			 m->path, dep);
 	/* Without a reference the kernel's own exports cannot be told from
 	 * other kmods': the release alone (its absence was logged). */
 	for (size_t i = 0; ref && i < m->n_imports; i++) {
@@ -566,8 +579,8 @@ static int release_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, co
 	return 0;
 }
 
-static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
-		       const struct kabi_mod_view *m, struct kabi_strv *out)
+static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const struct kabi_mod_view *m,
+		       struct kabi_strv *out)
 {
 	const struct kabi_symvers *ref = kabi_ctx_reference(ctx, m->release);
 	const char *flavor = kabi_flavor(ctx, m->release);
@@ -578,8 +591,8 @@ static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 	 * ksym(): no Requires at all is the honest answer, with an error. */
 	if (failed)
 		return kabi_fail(ctx, EINVAL, "the kernel reference %s cannot be read", failed);
-	r = m->modversions ? crc_requires(ctx, pkg, m, ref, flavor, out)
-			   : release_requires(ctx, pkg, m, ref, flavor, out);
+	r = m->modversions ? crc_requires(ctx, pkg, m, ref, flavor, out) :
+			     release_requires(ctx, pkg, m, ref, flavor, out);
 	if (r < 0)
 		return r;
 	check_depends(ctx, pkg, m, ref);
@@ -588,13 +601,14 @@ static int requires_of(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
 		return -ENOMEM;
 	/* The package that runs depmod for it (file triggers, not scriptlets);
 	 * the kernel's own package does that for its in-tree modules. */
-	if (kabi_ctx_options(ctx)->triggers && !kabi_path_in_tree(m->path) && kabi_strv_pushf(out, "%s", kabi_ctx_options(ctx)->triggers) < 0)
+	if (kabi_ctx_options(ctx)->triggers && !kabi_path_in_tree(m->path) &&
+	    kabi_strv_pushf(out, "%s", kabi_ctx_options(ctx)->triggers) < 0)
 		return -ENOMEM;
 	return 0;
 }
 
-KABI_EXPORT int kabi_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
-			      const struct kabi_module *mod, struct kabi_strv *out)
+KABI_EXPORT int kabi_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const struct kabi_module *mod,
+			      struct kabi_strv *out)
 {
 	struct kabi_mod_view v;
 
@@ -644,7 +658,11 @@ KABI_EXPORT int kabi_recommends(struct kabi_ctx *ctx, const struct kabi_module *
 /* ---- kernel packages ---- */
 
 /* What kind of file kabi-deps is handed, by its name as distributions name them. */
-enum file_kind { FILE_MODULE, FILE_SYMSETS, FILE_SYMVERS };
+enum file_kind {
+	FILE_MODULE,
+	FILE_SYMSETS,
+	FILE_SYMVERS
+};
 
 static bool has_suffix(const char *s, const char *suffix)
 {
@@ -764,8 +782,7 @@ static int table_provides(struct kabi_ctx *ctx, const struct kabi_symvers *table
 
 /* The kernel itself provides what vmlinux exports (as Fedora's kabi.attr);
  * its modules provide the rest. */
-static int symvers_provides(struct kabi_ctx *ctx, const char *path, const char *flavor,
-			    struct kabi_strv *out)
+static int symvers_provides(struct kabi_ctx *ctx, const char *path, const char *flavor, struct kabi_strv *out)
 {
 	struct kabi_symvers *sv;
 	int r = kabi_symvers_open(ctx, path, &sv);
@@ -792,7 +809,9 @@ KABI_EXPORT int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, c
 		if (kind == FILE_SYMVERS) {
 			r = symvers_provides(ctx, path, flavor, out);
 		} else if ((r = kabi_symsets_open(ctx, path, &ss)) == 0) {
-			r = kabi_symsets_provides(ss, flavor, out) < 0 ? kabi_fail(ctx, ENOMEM, "out of memory") : 0;
+			r = kabi_symsets_provides(ss, flavor, out) < 0 ?
+				    kabi_fail(ctx, ENOMEM, "out of memory") :
+				    0;
 			kabi_symsets_free(ss);
 		}
 		if (r == 0)
@@ -857,7 +876,8 @@ KABI_EXPORT int kabi_kernel_provides(struct kabi_ctx *ctx, const char *ref, stru
 		const struct kabi_symsets *sets = kabi_ctx_symsets(ctx, ref);
 
 		if (!found && !sets)
-			return kabi_fail(ctx, ENOENT, "no such file, and no kernel reference data for release %s", ref);
+			return kabi_fail(ctx, ENOENT,
+					 "no such file, and no kernel reference data for release %s", ref);
 		r = sets ? reference_provides(ctx, NULL, sets, kabi_flavor(ctx, ref), out) : 0;
 		if (r == 0 && found)
 			r = reference_provides(ctx, found, NULL, kabi_flavor(ctx, ref), out);
@@ -879,8 +899,8 @@ KABI_EXPORT int kabi_kernel_provides(struct kabi_ctx *ctx, const char *ref, stru
 	return r;
 }
 
-KABI_EXPORT int kabi_generate(struct kabi_ctx *ctx, struct kabi_pkg *pkg, const char *kind,
-			      const char *path, struct kabi_strv *out)
+KABI_EXPORT int kabi_generate(struct kabi_ctx *ctx, struct kabi_pkg *pkg, const char *kind, const char *path,
+			      struct kabi_strv *out)
 {
 	const struct kabi_mod_view *kept = pkg ? kabi_hash_get(&pkg->modules, path) : NULL;
 	int (*extra)(struct kabi_ctx *, const struct kabi_mod_view *, struct kabi_strv *);

@@ -16,7 +16,10 @@ enum kabi_compression kabi_detect_compression(const void *data, size_t size)
 
 	if (size >= 2 && p[0] == 0x1f && p[1] == 0x8b)
 		return KABI_COMP_GZIP;
-	if (size >= 6 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0)
+	if (size >= 6 && memcmp(p,
+				"\xfd"
+				"7zXZ\0",
+				6) == 0)
 		return KABI_COMP_XZ;
 	if (size >= 4 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0)
 		return KABI_COMP_ZSTD;
@@ -75,7 +78,8 @@ static int open_regular(struct kabi_ctx *ctx, const char *path, size_t *size)
 	else if (st.st_size == 0)
 		r = kabi_fail(ctx, EINVAL, "empty file");
 	else if ((uint64_t)st.st_size > kabi_ctx_max_size(ctx))
-		r = kabi_fail(ctx, EFBIG, "file is larger than the limit of %zu bytes", kabi_ctx_max_size(ctx));
+		r = kabi_fail(ctx, EFBIG, "file is larger than the limit of %zu bytes",
+			      kabi_ctx_max_size(ctx));
 	else
 		r = 0;
 	if (r < 0) {
@@ -152,7 +156,8 @@ int kabi_buf_need(struct kabi_ctx *ctx, struct kabi_buf *buf, uint64_t off, uint
 		while (end + 1 <= last && !have_block(buf, end + 1))
 			end++;
 		start = b * KABI_BLOCK;
-		want = (end + 1) * KABI_BLOCK < buf->size ? (end + 1) * KABI_BLOCK - start : buf->size - start;
+		want = (end + 1) * KABI_BLOCK < buf->size ? (end + 1) * KABI_BLOCK - start :
+							    buf->size - start;
 		while (got < want) {
 			ssize_t n = pread(buf->fd, buf->data + start + got, want - got, (off_t)(start + got));
 
@@ -161,7 +166,8 @@ int kabi_buf_need(struct kabi_ctx *ctx, struct kabi_buf *buf, uint64_t off, uint
 			if (n < 0)
 				return kabi_fail(ctx, errno, "cannot read: %s", strerror(errno));
 			if (n == 0)
-				return kabi_fail(ctx, EIO, "file shrank while being read (%zu bytes, was %zu)",
+				return kabi_fail(ctx, EIO,
+						 "file shrank while being read (%zu bytes, was %zu)",
 						 start + got, buf->size);
 			got += (size_t)n;
 		}

@@ -107,7 +107,8 @@ static int cmp_dep_name(const void *a, const void *b)
 static bool is_uname_r(const char *name)
 {
 	/* (a name from an rpm header, or a whole "NAME = EVR" line) */
-	return strncmp(name, "kernel-uname-r", 14) == 0 && (name[14] == '\0' || name[14] == '(' || name[14] == ' ');
+	return strncmp(name, "kernel-uname-r", 14) == 0 &&
+	       (name[14] == '\0' || name[14] == '(' || name[14] == ' ');
 }
 
 /* Kernel ABI dependencies only: the rest (rpmlib(), files) is not the kernel's. */
@@ -282,7 +283,11 @@ static const char *kernel_has(const struct dep_list *kmod, const struct dep_list
 
 /* What a requirement names: a symbol (ksym(), or kernel() with a 0x...
  * version), a set (kernel(SET) = HASH), or the kernel build itself. */
-enum req_kind { REQ_SYMBOL, REQ_SET, REQ_RELEASE };
+enum req_kind {
+	REQ_SYMBOL,
+	REQ_SET,
+	REQ_RELEASE
+};
 static const char *const req_kind_names[] = { "symbol", "set", "release" };
 
 /* "kernel(SYM)" -> "SYM", and its kind. */
@@ -405,8 +410,11 @@ static void print_details(const struct dep_list *kmod, const struct dep_list *ke
  * whether it can be shown as it is. */
 static size_t next_char(const unsigned char *p, bool *shown)
 {
-	size_t len = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2 : *p >= 0xe0 && *p <= 0xef ? 3 :
-		     *p >= 0xf0 && *p <= 0xf4 ? 4 : 0;
+	size_t len = *p < 0x80		      ? 1 :
+		     *p >= 0xc2 && *p <= 0xdf ? 2 :
+		     *p >= 0xe0 && *p <= 0xef ? 3 :
+		     *p >= 0xf0 && *p <= 0xf4 ? 4 :
+						0;
 
 	*shown = len > 0 && *p >= 0x20 && *p != 0x7f;
 	for (size_t i = 1; *shown && i < len; i++)
@@ -493,7 +501,10 @@ static void verdict_cell(const struct dep_list *kmod, const struct dep_list *ker
 	if (unmet > 1)
 		snprintf(more, sizeof(more), " (%zu more)", unmet - 1);
 	snprintf(c->text, sizeof(c->text), "NO: %s%s %s%s", kind == REQ_SET ? "set " : "", shown,
-		 kind == REQ_RELEASE ? "(another build)" : !has ? "absent" : kind == REQ_SET ? "changed" : "CRC differs",
+		 kind == REQ_RELEASE ? "(another build)" :
+		 !has		     ? "absent" :
+		 kind == REQ_SET     ? "changed" :
+				       "CRC differs",
 		 more);
 	c->cols = strlen(c->text) - strlen(shown) + cols;
 }
@@ -505,8 +516,8 @@ static void pad(size_t n)
 }
 
 /* cells[k * n_kmods + i]: kmod i against kernel k. */
-static void print_matrix(const struct dep_list *kmods, size_t n_kmods, char **kernel_labels,
-			 size_t n_kernels, const struct cell *cells)
+static void print_matrix(const struct dep_list *kmods, size_t n_kmods, char **kernel_labels, size_t n_kernels,
+			 const struct cell *cells)
 {
 	size_t *width = calloc(n_kernels + 1, sizeof(*width)), label_width = strlen("kmod");
 	struct cell *labels = calloc(n_kmods + 1, sizeof(*labels));
@@ -525,7 +536,8 @@ static void print_matrix(const struct dep_list *kmods, size_t n_kmods, char **ke
 	}
 	putchar('\n');
 	for (size_t i = 0; i < n_kmods; i++) {
-		labels[i].cols = display(kmods[i].label, MAX_LABEL_COLUMNS, labels[i].text, sizeof(labels[i].text));
+		labels[i].cols =
+			display(kmods[i].label, MAX_LABEL_COLUMNS, labels[i].text, sizeof(labels[i].text));
 		if (labels[i].cols > label_width)
 			label_width = labels[i].cols;
 	}
@@ -635,8 +647,10 @@ static int expand_kernel(const char *ref, size_t arg, struct kernel_ref **refs, 
 	}
 	closedir(dir);
 	if (r == 0 && !n_names) {
-		fprintf(stderr, "kabi-deps: %s: a directory with neither Module.symvers (kernel headers) "
-			"nor RPMs (a repository)\n", ref);
+		fprintf(stderr,
+			"kabi-deps: %s: a directory with neither Module.symvers (kernel headers) "
+			"nor RPMs (a repository)\n",
+			ref);
 		r = -EINVAL;
 	}
 	if (r == 0)
@@ -669,13 +683,15 @@ static void check_usage(FILE *out)
 	      "  --option NAME=VALUE  naming of the .ko files' dependencies, as for requires\n"
 	      "                     (e.g. flavor=default for SUSE's ksym(FLAVOR:SYM))\n"
 	      "  --help             this text\n"
-	      "Exit status: 0 every kmod fits every kernel, 1 some does not, 2 bad input.\n", out);
+	      "Exit status: 0 every kmod fits every kernel, 1 some does not, 2 bad input.\n",
+	      out);
 }
 
 int kabi_deps_check(int argc, char **argv)
 {
 	struct kabi_ctx *ctx = kabi_ctx_new();
-	char **kmod_paths = calloc((size_t)argc, sizeof(char *)), **kernel_args = calloc((size_t)argc, sizeof(char *));
+	char **kmod_paths = calloc((size_t)argc, sizeof(char *)),
+	     **kernel_args = calloc((size_t)argc, sizeof(char *));
 	char **module_paths = calloc((size_t)argc, sizeof(char *));
 	struct dep_list *kmods = calloc((size_t)argc + 1, sizeof(*kmods));
 	size_t *kernels_of_arg = calloc((size_t)argc + 1, sizeof(size_t));
@@ -783,8 +799,10 @@ int kabi_deps_check(int argc, char **argv)
 	}
 	for (size_t a = 0; a < n_kernel_args; a++) {
 		if (!kernels_of_arg[a]) {
-			fprintf(stderr, "kabi-deps: %s: none of its RPMs is a kernel package "
-				"(provides kernel() or ksym())\n", kernel_args[a]);
+			fprintf(stderr,
+				"kabi-deps: %s: none of its RPMs is a kernel package "
+				"(provides kernel() or ksym())\n",
+				kernel_args[a]);
 			if (json)
 				fputs("]}\n", stdout);
 			goto out;

@@ -29,12 +29,15 @@
 #include "kabideps.h"
 #include "kabi-deps.h"
 
-enum style { STYLE_SUSE, STYLE_RHEL5 };
+enum style {
+	STYLE_SUSE,
+	STYLE_RHEL5
+};
 
 struct group_rule {
 	char *sym;
 	char *group;
-	size_t order;  /* position in the groups file */
+	size_t order; /* position in the groups file */
 	size_t lineno; /* for messages */
 };
 
@@ -99,8 +102,8 @@ static int unique_rules(const char *path, struct group_rule *rules, size_t *n)
 
 		if (prev && strcmp(prev->sym, rules[i].sym) == 0) {
 			if (strcmp(prev->group, rules[i].group) != 0) {
-				fprintf(stderr, "kabi-deps: %s:%zu: %s is in group %s already (line %zu)\n", path,
-					rules[i].lineno, rules[i].sym, prev->group, prev->lineno);
+				fprintf(stderr, "kabi-deps: %s:%zu: %s is in group %s already (line %zu)\n",
+					path, rules[i].lineno, rules[i].sym, prev->group, prev->lineno);
 				r = -1;
 			}
 			free(rules[i].sym);
@@ -140,8 +143,10 @@ static int read_groups(const char *path, struct group_rule **rules, size_t *n)
 			free(group);
 			group = end && end[1] == '\0' ? strndup(s + 1, (size_t)(end - s - 1)) : NULL;
 			if (!group || !valid_set_name(group)) {
-				fprintf(stderr, "kabi-deps: %s:%zu: bad group header (want [name], name of "
-					"letters, digits and _)\n", path, lineno);
+				fprintf(stderr,
+					"kabi-deps: %s:%zu: bad group header (want [name], name of "
+					"letters, digits and _)\n",
+					path, lineno);
 				r = -1;
 			}
 			continue;
@@ -158,7 +163,8 @@ static int read_groups(const char *path, struct group_rule **rules, size_t *n)
 			continue;
 		}
 		if (*n == alloc) {
-			struct group_rule *p = realloc(*rules, (alloc = alloc ? alloc * 2 : 256) * sizeof(*p));
+			struct group_rule *p =
+				realloc(*rules, (alloc = alloc ? alloc * 2 : 256) * sizeof(*p));
 
 			if (!p) {
 				r = -1;
@@ -289,7 +295,8 @@ static int write_tarball(const char *out, const char *release, struct member *me
 	if (!a || !e || asprintf(&dir, "symsets-%s", release) < 0)
 		goto out;
 	qsort(members, n, sizeof(*members), cmp_member);
-	if (archive_write_set_format_ustar(a) != ARCHIVE_OK || archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+	if (archive_write_set_format_ustar(a) != ARCHIVE_OK ||
+	    archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
 	    archive_write_set_options(a, "gzip:!timestamp,gzip:compression-level=9") != ARCHIVE_OK ||
 	    archive_write_open_filename(a, out) != ARCHIVE_OK)
 		goto out;
@@ -297,7 +304,8 @@ static int write_tarball(const char *out, const char *release, struct member *me
 		char *path = NULL;
 
 		archive_entry_clear(e);
-		if (i == 0 ? asprintf(&path, "%s/", dir) < 0 : asprintf(&path, "%s/%s", dir, members[i - 1].name) < 0)
+		if (i == 0 ? asprintf(&path, "%s/", dir) < 0 :
+			     asprintf(&path, "%s/%s", dir, members[i - 1].name) < 0)
 			goto out;
 		archive_entry_set_pathname(e, path);
 		free(path);
@@ -318,7 +326,8 @@ static int write_tarball(const char *out, const char *release, struct member *me
 		r = 0;
 out:
 	if (r < 0)
-		fail("%s: cannot write: %s", out, a ? archive_error_string(a) ? archive_error_string(a) : "failed" : "out of memory");
+		fail("%s: cannot write: %s", out,
+		     a ? archive_error_string(a) ? archive_error_string(a) : "failed" : "out of memory");
 	archive_entry_free(e);
 	archive_write_free(a);
 	free(dir);
@@ -341,7 +350,8 @@ static void symsets_usage(FILE *out)
 	      "  --reference OLD.tar.gz  keep the sets of an older tarball that still hold\n"
 	      "  -o, --output OUT.tar.gz  where to write the tarball\n"
 	      "  -h, --help            this text\n"
-	      "Exit status: 0 written, 1 a file could not be read or written, 2 usage error.\n", out);
+	      "Exit status: 0 written, 1 a file could not be read or written, 2 usage error.\n",
+	      out);
 }
 
 int kabi_deps_symsets(int argc, char **argv)
@@ -370,11 +380,21 @@ int kabi_deps_symsets(int argc, char **argv)
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h': symsets_usage(stdout); return 0;
-		case 'r': release = optarg; break;
-		case 'g': groups = optarg; break;
-		case 'R': reference = optarg; break;
-		case 'o': out = optarg; break;
+		case 'h':
+			symsets_usage(stdout);
+			return 0;
+		case 'r':
+			release = optarg;
+			break;
+		case 'g':
+			groups = optarg;
+			break;
+		case 'R':
+			reference = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
 		case 's':
 			if (strcmp(optarg, "suse") == 0) {
 				style = STYLE_SUSE;
@@ -415,12 +435,13 @@ int kabi_deps_symsets(int argc, char **argv)
 		goto oom;
 	for (size_t i = 0; i < n_items; i++) {
 		struct group_rule key = { .sym = (char *)entries[i].name };
-		const struct group_rule *rule = n_rules ? bsearch(&key, rules, n_rules, sizeof(*rules), cmp_rule_sym) : NULL;
+		const struct group_rule *rule =
+			n_rules ? bsearch(&key, rules, n_rules, sizeof(*rules), cmp_rule_sym) : NULL;
 
 		items[i].e = &entries[i];
-		items[i].set = rule ? strdup(rule->group) :
+		items[i].set = rule					 ? strdup(rule->group) :
 			       strcmp(entries[i].module, "vmlinux") == 0 ? strdup("vmlinux") :
-			       directory_set(entries[i].module);
+									   directory_set(entries[i].module);
 		/* rhel5 lists a group in the order of its groups file, the rest by symbol */
 		items[i].order = rule && style == STYLE_RHEL5 ? rule->order : 0;
 		if (!items[i].set)

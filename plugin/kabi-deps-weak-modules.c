@@ -50,39 +50,39 @@ extern char **environ;
 
 /* An out-of-tree module: a file below extra/ or updates/ of a release dir. */
 struct kmod {
-	char *host;      /* where it is on this machine (root prefixed) */
-	char *image;     /* where it is inside the image (physical path) */
+	char *host; /* where it is on this machine (root prefixed) */
+	char *image; /* where it is inside the image (physical path) */
 	struct kernel *kernel; /* the release directory it lies in */
-	bool updates;    /* updates/ (else extra/) */
-	char *subpath;   /* below extra/ or updates/: its place in weak-updates/ */
-	char *name;      /* module name, - as _ */
+	bool updates; /* updates/ (else extra/) */
+	char *subpath; /* below extra/ or updates/: its place in weak-updates/ */
+	char *name; /* module name, - as _ */
 	struct kabi_module *mod; /* NULL: could not be read */
-	char *flags;     /* vermagic after the release, spaces normalised */
+	char *flags; /* vermagic after the release, spaces normalised */
 	bool has_size;
-	uint64_t size;   /* .gnu.linkonce.this_module */
-	bool named;      /* given on the command line or stdin */
+	uint64_t size; /* .gnu.linkonce.this_module */
+	bool named; /* given on the command line or stdin */
 };
 
 /* A symlink found in weak-updates/ that points at an out-of-tree module. */
 struct link {
-	char *subpath;   /* below weak-updates/ */
-	char *release;   /* what it points at: release, extra|updates, subpath */
+	char *subpath; /* below weak-updates/ */
+	char *release; /* what it points at: release, extra|updates, subpath */
 	bool updates;
 	char *target_subpath;
-	bool host_path;  /* the root's host path is in it (dangles in the image) */
-	bool keep;       /* wanted as it is */
+	bool host_path; /* the root's host path is in it (dangles in the image) */
+	bool keep; /* wanted as it is */
 };
 
 struct kernel {
 	char *release;
-	char *host;      /* its module directory on this machine */
-	char *image;     /* the same inside the image (physical) */
-	bool installed;  /* modules.order or a reference */
-	bool removing;   /* --remove-kernel */
+	char *host; /* its module directory on this machine */
+	char *image; /* the same inside the image (physical) */
+	bool installed; /* modules.order or a reference */
+	bool removing; /* --remove-kernel */
 	bool has_order;
 	/* reference, read on first need */
 	bool ref_tried;
-	char *ref_path;  /* NULL: none found */
+	char *ref_path; /* NULL: none found */
 	struct kabi_symvers *sv;
 	bool has_crcs;
 	/* an in-tree module: vermagic flags and struct module size */
@@ -98,19 +98,19 @@ struct kernel {
 	size_t n_occupied;
 	char **own_names; /* names of modules weak-updates/ holds that are not ours */
 	size_t n_own_names;
-	bool changed;    /* links made or removed: depmod */
+	bool changed; /* links made or removed: depmod */
 	bool depmod_also; /* --depmod-kernel */
 };
 
 struct wm {
 	struct kabi_ctx *ctx;
-	char *root;      /* "" for /, else the canonical host path */
+	char *root; /* "" for /, else the canonical host path */
 	bool dry_run, verbose, print_changed;
 	struct kernel *kernels;
 	size_t n_kernels;
 	struct kmod *kmods;
 	size_t n_kmods;
-	bool any_named;  /* report only the named modules */
+	bool any_named; /* report only the named modules */
 	int status;
 };
 
@@ -577,8 +577,11 @@ static void add_kmod(struct wm *wm, struct kernel *k, bool updates, const char *
 
 	wm->kmods = xrealloc(wm->kmods, (wm->n_kmods + 1) * sizeof(*wm->kmods));
 	m = &wm->kmods[wm->n_kmods++];
-	*m = (struct kmod){ .host = xstrdup(host), .kernel = k, .updates = updates,
-			    .subpath = xstrdup(subpath), .name = name };
+	*m = (struct kmod){ .host = xstrdup(host),
+			    .kernel = k,
+			    .updates = updates,
+			    .subpath = xstrdup(subpath),
+			    .name = name };
 	m->image = xasprintf("%s/%s/%s", k->image, updates ? "updates" : "extra", subpath);
 }
 
@@ -691,7 +694,8 @@ static void scan_weak_updates(struct wm *wm, struct kernel *k, const char *dir, 
 			char *from;
 
 			target[len] = '\0';
-			if (target[0] == '/' && rl && strncmp(target, wm->root, rl) == 0 && target[rl] == '/') {
+			if (target[0] == '/' && rl && strncmp(target, wm->root, rl) == 0 &&
+			    target[rl] == '/') {
 				/* made with the host path of the root: dangles in the image */
 				l.host_path = true;
 				image = normalize(target + rl);
@@ -712,7 +716,8 @@ static void scan_weak_updates(struct wm *wm, struct kernel *k, const char *dir, 
 
 				warn(wm, "%s -> %s%s: %s: not a weak link of ours, left alone", p, target,
 				     exists(host) ? "" : ", which does not exist",
-				     name ? "points outside /lib/modules/*/{extra,updates}" : "not named as a module");
+				     name ? "points outside /lib/modules/*/{extra,updates}" :
+					    "not named as a module");
 				strv_push(&k->occupied, &k->n_occupied, s);
 				if (name)
 					strv_push(&k->own_names, &k->n_own_names, name);
@@ -778,7 +783,7 @@ static const struct offer *find_offer(const struct offer *v, size_t n, const cha
 /* One candidate of kernel B: a module of another release, and the verdict. */
 struct cand {
 	struct kmod *m;
-	char *why;       /* NULL while it may fit */
+	char *why; /* NULL while it may fit */
 	bool linked;
 };
 
@@ -788,7 +793,8 @@ static char *static_misfit(struct wm *wm, struct kernel *k, const struct kmod *m
 	if (!m->mod)
 		return xstrdup("the module cannot be read");
 	if (strv_has(k->own_names, k->n_own_names, m->name))
-		return xasprintf("%s/weak-updates/ holds a module %s that is not a weak link", k->image, m->name);
+		return xasprintf("%s/weak-updates/ holds a module %s that is not a weak link", k->image,
+				 m->name);
 	for (size_t i = 0; i < wm->n_kmods; i++)
 		if (wm->kmods[i].kernel == k && strcmp(wm->kmods[i].name, m->name) == 0)
 			return xasprintf("%s ships its own %s: %s", k->release, m->name, wm->kmods[i].image);
@@ -797,11 +803,13 @@ static char *static_misfit(struct wm *wm, struct kernel *k, const struct kmod *m
 	if (!k->sv)
 		return xasprintf("%s has no reference (symvers) to compare CRCs with", k->release);
 	if (!k->has_crcs)
-		return xasprintf("%s's reference %s has no CRCs (no modversions): nothing may be linked into it",
-				 k->release, k->ref_path);
+		return xasprintf(
+			"%s's reference %s has no CRCs (no modversions): nothing may be linked into it",
+			k->release, k->ref_path);
 	if (!k->intree_path)
 		return xasprintf("%s has no readable in-tree module to compare vermagic and struct module "
-				 "size with", k->release);
+				 "size with",
+				 k->release);
 	if (!m->flags || !k->flags || strcmp(m->flags, k->flags))
 		return xasprintf("vermagic flags differ: the module has '%s', %s has '%s' (%s)",
 				 m->flags ? m->flags : "(no vermagic)", k->release,
@@ -813,14 +821,17 @@ static char *static_misfit(struct wm *wm, struct kernel *k, const struct kmod *m
 			snprintf(ms, sizeof(ms), "%llu bytes", (unsigned long long)m->size);
 		if (k->has_size)
 			snprintf(ks, sizeof(ks), "%llu bytes", (unsigned long long)k->size);
-		return xasprintf(".gnu.linkonce.this_module (struct module) sizes differ: the module's is %s, "
-				 "%s's is %s (%s)", ms, k->release, ks, k->intree_path);
+		return xasprintf(
+			".gnu.linkonce.this_module (struct module) sizes differ: the module's is %s, "
+			"%s's is %s (%s)",
+			ms, k->release, ks, k->intree_path);
 	}
 	return NULL;
 }
 
 /* Are all imports of m met in kernel k with offers?  The reason if not. */
-static char *imports_misfit(const struct kernel *k, const struct kmod *m, const struct offer *offers, size_t n)
+static char *imports_misfit(const struct kernel *k, const struct kmod *m, const struct offer *offers,
+			    size_t n)
 {
 	size_t ni;
 	const struct kabi_sym *im = kabi_module_imports(m->mod, &ni);
@@ -842,8 +853,9 @@ static char *imports_misfit(const struct kernel *k, const struct kmod *m, const 
 		if (other)
 			return xasprintf("CRC of %s differs: the module needs 0x%08x, %s exports 0x%08x",
 					 im[i].name, im[i].crc, other->from->image, other->crc);
-		return xasprintf("%s (0x%08x) is exported neither by %s (%s) nor by a module loadable into it",
-				 im[i].name, im[i].crc, k->release, k->ref_path);
+		return xasprintf(
+			"%s (0x%08x) is exported neither by %s (%s) nor by a module loadable into it",
+			im[i].name, im[i].crc, k->release, k->ref_path);
 	}
 	return NULL;
 }
@@ -876,9 +888,10 @@ static struct cand *decide(struct wm *wm, struct kernel *k, size_t *n_out)
 		return c;
 	if (k->removing || !k->installed) {
 		for (size_t i = 0; i < n; i++)
-			c[i].why = xasprintf(k->removing ? "%s is being removed"
-					     : "%s is not an installed kernel (no modules.order, no symvers)",
-					     k->release);
+			c[i].why = xasprintf(
+				k->removing ? "%s is being removed" :
+					      "%s is not an installed kernel (no modules.order, no symvers)",
+				k->release);
 		return c;
 	}
 	load_reference(wm, k);
@@ -929,7 +942,8 @@ static struct cand *decide(struct wm *wm, struct kernel *k, size_t *n_out)
 		for (size_t j = 0; j < n && !c[i].linked && !c[i].why; j++)
 			if (c[j].linked && strcmp(c[j].m->name, c[i].m->name) == 0)
 				c[i].why = xasprintf("another build wins (newer release, or updates/ over "
-						     "extra/): %s", c[j].m->image);
+						     "extra/): %s",
+						     c[j].m->image);
 	for (size_t i = 0; i < n; i++)
 		if (!c[i].linked && !c[i].why)
 			c[i].why = xstrdup("an older build of a name whose newer build does not fit");
@@ -1018,7 +1032,8 @@ static bool occupied(const struct kernel *k, const char *subpath)
 	for (size_t i = 0; i < k->n_occupied; i++) {
 		size_t len = strlen(k->occupied[i]);
 
-		if (strncmp(subpath, k->occupied[i], len) == 0 && (subpath[len] == '\0' || subpath[len] == '/'))
+		if (strncmp(subpath, k->occupied[i], len) == 0 &&
+		    (subpath[len] == '\0' || subpath[len] == '/'))
 			return true;
 	}
 	return false;
@@ -1042,7 +1057,8 @@ static void reconcile(struct wm *wm, struct kernel *k, struct cand *c, size_t n)
 			continue;
 		}
 		if (occupied(k, c[i].m->subpath)) {
-			warn(wm, "%s/weak-updates/%s: it, or a directory on its way, is not ours: %s not linked",
+			warn(wm,
+			     "%s/weak-updates/%s: it, or a directory on its way, is not ours: %s not linked",
 			     k->host, c[i].m->subpath, c[i].m->host);
 			c[i].linked = false;
 			free(c[i].why);
@@ -1063,11 +1079,14 @@ static void reconcile(struct wm *wm, struct kernel *k, struct cand *c, size_t n)
 			known = link_is(l, &wm->kmods[i]);
 		/* without a reference or in-tree module nothing can be decided:
 		 * links to modules that are still there stay */
-		undecided = k->installed && !k->removing && (!k->sv || !k->intree_path) && known && !l->host_path;
+		undecided = k->installed && !k->removing && (!k->sv || !k->intree_path) && known &&
+			    !l->host_path;
 		if (undecided)
 			continue;
-		remove_link(wm, k, l, !known ? "its module is gone"
-			    : l->host_path ? "it names the root's host path" : "it no longer fits");
+		remove_link(wm, k, l,
+			    !known	 ? "its module is gone" :
+			    l->host_path ? "it names the root's host path" :
+					   "it no longer fits");
 	}
 	/* a removed kernel's weak-updates/ goes with its last link */
 	if ((!k->installed || k->removing) && k->changed && !wm->dry_run) {
@@ -1101,8 +1120,9 @@ static void run_depmod(struct wm *wm, const struct kernel *k)
 	int r;
 
 	if (!depmod || !*depmod)
-		depmod = access("/usr/sbin/depmod", X_OK) == 0 ? "/usr/sbin/depmod"
-			 : access("/sbin/depmod", X_OK) == 0 ? "/sbin/depmod" : "depmod";
+		depmod = access("/usr/sbin/depmod", X_OK) == 0 ? "/usr/sbin/depmod" :
+			 access("/sbin/depmod", X_OK) == 0     ? "/sbin/depmod" :
+								 "depmod";
 	argv[argc++] = (char *)depmod;
 	if (*wm->root) {
 		argv[argc++] = (char *)"-b";
@@ -1117,8 +1137,8 @@ static void run_depmod(struct wm *wm, const struct kernel *k)
 	if (wm->dry_run)
 		return;
 	fflush(stdout);
-	r = strchr(depmod, '/') ? posix_spawn(&pid, depmod, NULL, NULL, argv, environ)
-				: posix_spawnp(&pid, depmod, NULL, NULL, argv, environ);
+	r = strchr(depmod, '/') ? posix_spawn(&pid, depmod, NULL, NULL, argv, environ) :
+				  posix_spawnp(&pid, depmod, NULL, NULL, argv, environ);
 	if (r != 0) {
 		warn(wm, "cannot run %s: %s", depmod, strerror(r));
 		return;
@@ -1181,10 +1201,17 @@ static void usage(FILE *out)
 	      "Environment: KABI_DEPS_DEPMOD  the depmod to run (default /usr/sbin/depmod,\n"
 	      "/sbin/depmod, else depmod from PATH).\n"
 	      "Exit status: 0 done; 1 some input was bad (named on stderr; the rest was\n"
-	      "done); 2 usage error.\n", out);
+	      "done); 2 usage error.\n",
+	      out);
 }
 
-enum mode { MODE_NONE, MODE_ADD_MODULES, MODE_REMOVE_MODULES, MODE_ADD_KERNEL, MODE_REMOVE_KERNEL };
+enum mode {
+	MODE_NONE,
+	MODE_ADD_MODULES,
+	MODE_REMOVE_MODULES,
+	MODE_ADD_KERNEL,
+	MODE_REMOVE_KERNEL
+};
 
 /* The image path of a module path as the caller gave it. */
 static char *named_image(const struct wm *wm, const char *path)
@@ -1333,7 +1360,9 @@ int kabi_deps_weak_modules(int argc, char **argv)
 			for (i++; i < argc; i++)
 				strv_push(&args, &n_args, argv[i]);
 		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "kabi-deps weak-modules: unknown option %s (or its argument is missing)\n", a);
+			fprintf(stderr,
+				"kabi-deps weak-modules: unknown option %s (or its argument is missing)\n",
+				a);
 			usage(stderr);
 			free_strv(args, n_args);
 			free_strv(depmod_also, n_depmod_also);
@@ -1343,7 +1372,8 @@ int kabi_deps_weak_modules(int argc, char **argv)
 		}
 		if (m != MODE_NONE && mode != MODE_NONE && m != mode) {
 			fputs("kabi-deps weak-modules: one of --add-modules, --remove-modules, --add-kernel, "
-			      "--remove-kernel\n", stderr);
+			      "--remove-kernel\n",
+			      stderr);
 			free_strv(args, n_args);
 			free_strv(depmod_also, n_depmod_also);
 			return EXIT_USAGE;
@@ -1400,7 +1430,8 @@ int kabi_deps_weak_modules(int argc, char **argv)
 		k->installed = k->has_order || (load_reference(&wm, k), k->ref_path != NULL);
 		if (!k->installed && wm.verbose)
 			printf("%s: no modules.order and no symvers: not an installed kernel, nothing is "
-			       "linked into it\n", k->host);
+			       "linked into it\n",
+			       k->host);
 	}
 	for (size_t i = 0; i < wm.n_kmods; i++)
 		read_kmod(&wm, &wm.kmods[i]);
@@ -1417,8 +1448,10 @@ int kabi_deps_weak_modules(int argc, char **argv)
 		case MODE_ADD_KERNEL:
 			k = find_kernel(&wm, args[i]);
 			if (!k || !k->installed)
-				warn(&wm, "%s/lib/modules/%s: not an installed kernel (no modules.order, no "
-				     "symvers): nothing linked into it", wm.root, args[i]);
+				warn(&wm,
+				     "%s/lib/modules/%s: not an installed kernel (no modules.order, no "
+				     "symvers): nothing linked into it",
+				     wm.root, args[i]);
 			break;
 		case MODE_REMOVE_KERNEL:
 			if ((k = find_kernel(&wm, args[i])))
@@ -1443,11 +1476,15 @@ int kabi_deps_weak_modules(int argc, char **argv)
 
 		if (n && k->installed && !k->removing) {
 			if (!k->ref_path)
-				warn(&wm, "%s: no symvers (/boot/symvers-%s.*, %s/symvers.*, build/Module.symvers): "
-				     "weak links into it cannot be decided", k->host, k->release, k->host);
+				warn(&wm,
+				     "%s: no symvers (/boot/symvers-%s.*, %s/symvers.*, build/Module.symvers): "
+				     "weak links into it cannot be decided",
+				     k->host, k->release, k->host);
 			else if (k->sv && k->has_crcs && !k->intree_path)
-				warn(&wm, "%s: no readable in-tree module: its struct module size and vermagic are "
-				     "unknown, weak links into it cannot be decided", k->host);
+				warn(&wm,
+				     "%s: no readable in-tree module: its struct module size and vermagic are "
+				     "unknown, weak links into it cannot be decided",
+				     k->host);
 		}
 		reconcile(&wm, k, c, n);
 		if (wm.verbose)

@@ -94,7 +94,8 @@ static void usage(FILE *out)
 	      "Environment: RPM_BUILD_ROOT (see --buildroot), KABI_DEPS_THREADS (threads that\n"
 	      "decompress modules; default one per processor, at most 8).\n"
 	      "Exit status: 0 every file was read, 1 some file could not be read (or, with\n"
-	      "--strict, a warning), 2 usage error.\n", out);
+	      "--strict, a warning), 2 usage error.\n",
+	      out);
 }
 
 static int read_stdin_paths(struct file_list *files)
@@ -246,7 +247,8 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 		kabi_module_free(mod);
 	}
 	/* An explicit reference that cannot be read is an error, not a fallback. */
-	if ((opt->symvers && !kabi_ctx_reference(ctx, NULL)) || (opt->symsets && !kabi_ctx_symsets(ctx, NULL)))
+	if ((opt->symvers && !kabi_ctx_reference(ctx, NULL)) ||
+	    (opt->symsets && !kabi_ctx_symsets(ctx, NULL)))
 		status = EXIT_BAD_FILE;
 	for (size_t i = 0; i < files->n; i++) {
 		struct kabi_module *mod = NULL;
@@ -293,8 +295,8 @@ static void dump_json(const struct kabi_module *mod, bool first)
 	printf("%s{\"path\": ", first ? "" : ",\n");
 	json_string(stdout, kabi_module_path(mod));
 	printf(", \"class\": %d, \"endian\": \"%s\", \"machine\": %u, \"release\": ",
-	       kabi_module_elf_class(mod) == 2 ? 64 : 32,
-	       kabi_module_elf_data(mod) == 2 ? "big" : "little", kabi_module_elf_machine(mod));
+	       kabi_module_elf_class(mod) == 2 ? 64 : 32, kabi_module_elf_data(mod) == 2 ? "big" : "little",
+	       kabi_module_elf_machine(mod));
 	json_string(stdout, kabi_module_release(mod));
 	fputs(",\n \"exports\": [", stdout);
 	syms = kabi_module_exports(mod, &n);
@@ -452,12 +454,24 @@ int main(int argc, char **argv)
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': opt.multifile = true; break;
-		case 'j': opt.json = true; break;
-		case 's': opt.symvers = optarg; break;
-		case 'Y': opt.symsets = optarg; break;
-		case 'b': opt.buildroot = optarg; break;
-		case 'S': opt.strict = true; break;
+		case 'm':
+			opt.multifile = true;
+			break;
+		case 'j':
+			opt.json = true;
+			break;
+		case 's':
+			opt.symvers = optarg;
+			break;
+		case 'Y':
+			opt.symsets = optarg;
+			break;
+		case 'b':
+			opt.buildroot = optarg;
+			break;
+		case 'S':
+			opt.strict = true;
+			break;
 		case 'O':
 			if (push_setting(&opt, optarg) < 0)
 				return EXIT_USAGE;
@@ -468,8 +482,12 @@ int main(int argc, char **argv)
 				return EXIT_BAD_FILE;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (strcmp(cmd, "provides") && strcmp(cmd, "requires") && strcmp(cmd, "supplements") &&

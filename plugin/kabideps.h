@@ -26,7 +26,11 @@ struct kabi_symsets;
 
 /* ---- context ---------------------------------------------------------- */
 
-enum kabi_log_level { KABI_LOG_ERR = 3, KABI_LOG_WARNING = 4, KABI_LOG_INFO = 6 };
+enum kabi_log_level {
+	KABI_LOG_ERR = 3,
+	KABI_LOG_WARNING = 4,
+	KABI_LOG_INFO = 6
+};
 typedef void (*kabi_log_fn)(void *data, int level, const char *msg);
 
 struct kabi_ctx *kabi_ctx_new(void);
@@ -80,8 +84,8 @@ struct kabi_modinfo {
 /* Read a .ko, .ko.xz, .ko.zst or .ko.gz (by magic), signed or not. */
 int kabi_module_open(struct kabi_ctx *ctx, const char *path, struct kabi_module **mod);
 /* The same from memory; name is used in messages and for path rules. */
-int kabi_module_open_mem(struct kabi_ctx *ctx, const char *name, const void *data,
-			 size_t size, struct kabi_module **mod);
+int kabi_module_open_mem(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
+			 struct kabi_module **mod);
 void kabi_module_free(struct kabi_module *mod);
 
 const char *kabi_module_path(const struct kabi_module *mod);
@@ -94,8 +98,8 @@ const struct kabi_modinfo *kabi_module_modinfo(const struct kabi_module *mod, si
 const char *kabi_module_modinfo_get(const struct kabi_module *mod, const char *key);
 /* Kernel release the module was built for (first word of vermagic), or NULL. */
 const char *kabi_module_release(const struct kabi_module *mod);
-int kabi_module_elf_class(const struct kabi_module *mod);   /* ELFCLASS32/64 */
-int kabi_module_elf_data(const struct kabi_module *mod);    /* ELFDATA2LSB/MSB */
+int kabi_module_elf_class(const struct kabi_module *mod); /* ELFCLASS32/64 */
+int kabi_module_elf_data(const struct kabi_module *mod); /* ELFDATA2LSB/MSB */
 unsigned kabi_module_elf_machine(const struct kabi_module *mod); /* EM_* */
 /* Size of the module's .gnu.linkonce.this_module section: the kernel's
  * struct module it was built with, which the loading kernel checks.
@@ -107,20 +111,19 @@ int kabi_module_this_module_size(const struct kabi_module *mod, uint64_t *size);
 struct kabi_symvers_entry {
 	const char *name;
 	const char *module; /* "vmlinux" or the module's source path without .ko */
-	const char *type;   /* EXPORT_SYMBOL, EXPORT_SYMBOL_GPL, ... or "" */
-	const char *ns;     /* namespace or "" */
+	const char *type; /* EXPORT_SYMBOL, EXPORT_SYMBOL_GPL, ... or "" */
+	const char *ns; /* namespace or "" */
 	uint32_t crc;
 };
 
 /* Module.symvers of any era, plain or gz/xz/zst compressed. */
 int kabi_symvers_open(struct kabi_ctx *ctx, const char *path, struct kabi_symvers **sv);
-int kabi_symvers_open_mem(struct kabi_ctx *ctx, const char *name, const void *data,
-			  size_t size, struct kabi_symvers **sv);
+int kabi_symvers_open_mem(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
+			  struct kabi_symvers **sv);
 void kabi_symvers_free(struct kabi_symvers *sv);
 const char *kabi_symvers_path(const struct kabi_symvers *sv);
 const struct kabi_symvers_entry *kabi_symvers_entries(const struct kabi_symvers *sv, size_t *n);
-const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi_symvers *sv,
-						   const char *name);
+const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi_symvers *sv, const char *name);
 
 /* The reference for a kernel release: the one set with kabi_ctx_set_symvers,
  * else the first found under the buildroot, then on the host.  Cached.
@@ -180,14 +183,13 @@ int kabi_provides(struct kabi_ctx *ctx, const struct kabi_module *mod, struct ka
 /* Provides of any file kabi-deps knows: a module (added to pkg when not
  * NULL), a symsets tarball (kernel(SET) = HASH for every set), or a kernel's
  * symvers file (kernel(SYM) = 0xCRC for the exports of vmlinux). */
-int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, const char *path,
-		       struct kabi_strv *out);
+int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, const char *path, struct kabi_strv *out);
 /* Append the Requires of mod to out, leaving out what pkg (may be NULL)
  * provides: kernel(SET) = HASH for each symset holding an import with its
  * CRC, then kernel(SYM) = 0xCRC for the other symbols of the kernel
  * reference, ksym(SYM) = 0xCRC for the rest. */
-int kabi_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg,
-		  const struct kabi_module *mod, struct kabi_strv *out);
+int kabi_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const struct kabi_module *mod,
+		  struct kabi_strv *out);
 /* The same for a module added to pkg earlier, by its path, without reading
  * it again (rpm asks for all Provides of a package before its Requires). */
 int kabi_pkg_requires(struct kabi_pkg *pkg, const char *path, struct kabi_strv *out);

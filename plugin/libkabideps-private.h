@@ -29,16 +29,28 @@ int kabi_fail(struct kabi_ctx *ctx, int err, const char *fmt, ...) KABI_PRINTF(3
 void kabi_log(struct kabi_ctx *ctx, int level, const char *fmt, ...) KABI_PRINTF(3, 4);
 size_t kabi_ctx_max_size(const struct kabi_ctx *ctx);
 
-enum { KABI_KMOD_NONE, KABI_KMOD_FEDORA, KABI_KMOD_SUSE };
-enum { KABI_MODALIAS_NONE, KABI_MODALIAS_PROVIDES, KABI_MODALIAS_SUPPLEMENTS };
-enum { KABI_FIRMWARE_NONE, KABI_FIRMWARE_REQUIRES, KABI_FIRMWARE_RECOMMENDS };
+enum {
+	KABI_KMOD_NONE,
+	KABI_KMOD_FEDORA,
+	KABI_KMOD_SUSE
+};
+enum {
+	KABI_MODALIAS_NONE,
+	KABI_MODALIAS_PROVIDES,
+	KABI_MODALIAS_SUPPLEMENTS
+};
+enum {
+	KABI_FIRMWARE_NONE,
+	KABI_FIRMWARE_REQUIRES,
+	KABI_FIRMWARE_RECOMMENDS
+};
 
 /* What kabi_ctx_set_option() chose. */
 struct kabi_options {
 	int kmod, modalias, firmware;
 	char *flavor; /* NULL: none, "auto": from the release, else itself */
 	char *stablelist; /* kABI stablelist file, NULL: the default place */
-	char *triggers;   /* package every package with modules requires, or NULL */
+	char *triggers; /* package every package with modules requires, or NULL */
 };
 const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx);
 const char *kabi_ctx_buildroot(const struct kabi_ctx *ctx);
@@ -56,12 +68,17 @@ struct kabi_buf {
 	size_t size;
 	size_t map_size; /* != 0: data is an mmap of that length */
 	unsigned char *have; /* sparse: bitmap of the KABI_BLOCK blocks read */
-	int fd;          /* sparse: where the other blocks come from, else -1 */
+	int fd; /* sparse: where the other blocks come from, else -1 */
 };
 
 #define KABI_BLOCK ((size_t)4096)
 
-enum kabi_compression { KABI_COMP_NONE, KABI_COMP_GZIP, KABI_COMP_XZ, KABI_COMP_ZSTD };
+enum kabi_compression {
+	KABI_COMP_NONE,
+	KABI_COMP_GZIP,
+	KABI_COMP_XZ,
+	KABI_COMP_ZSTD
+};
 
 enum kabi_compression kabi_detect_compression(const void *data, size_t size);
 /* Load path (or copy mem when path is NULL) and decompress it if needed. */
@@ -78,12 +95,12 @@ int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size, struc
 void kabi_buf_release(struct kabi_buf *buf);
 
 /* Each backend decompresses in into a malloc'd buffer of at most max bytes. */
-int kabi_gunzip(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
-		unsigned char **out, size_t *out_size);
-int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
-	      unsigned char **out, size_t *out_size);
-int kabi_unzstd(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
-		unsigned char **out, size_t *out_size);
+int kabi_gunzip(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
+		size_t *out_size);
+int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
+	      size_t *out_size);
+int kabi_unzstd(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
+		size_t *out_size);
 /* Shared by the backends: grow *out for a stream whose size is unknown. */
 int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, size_t max);
 
@@ -91,7 +108,7 @@ int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, siz
 struct kabi_hash_slot {
 	const char *key; /* NULL: empty */
 	void *value;
-	uint32_t hash;   /* spares strcmp on slots that cannot match */
+	uint32_t hash; /* spares strcmp on slots that cannot match */
 };
 struct kabi_hash {
 	struct kabi_hash_slot *slots; /* a probe reads one slot, not three arrays */
@@ -134,8 +151,8 @@ bool kabi_symvers_index_has_module(const struct kabi_symvers_index *x, const cha
 void kabi_symvers_index_write(const char *dir, const struct stat *ref, const struct kabi_symvers *sv);
 
 /* ---- symsets (symsets.c) ---- */
-int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_t crc,
-			 const char *flavor, struct kabi_strv *out);
+int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_t crc, const char *flavor,
+			 struct kabi_strv *out);
 int kabi_symsets_provides(const struct kabi_symsets *ss, const char *flavor, struct kabi_strv *out);
 
 /* ---- generation (deps.c, modinfo-deps.c) ---- */
@@ -144,9 +161,9 @@ int kabi_symsets_provides(const struct kabi_symsets *ss, const char *flavor, str
 struct kabi_mod_view {
 	const char *path;
 	const char *release;
-	unsigned machine;      /* ELF e_machine, class, data: the architecture */
+	unsigned machine; /* ELF e_machine, class, data: the architecture */
 	int elf_class, elf_data;
-	bool modversions;          /* imports carry CRCs */
+	bool modversions; /* imports carry CRCs */
 	bool vermagic_modversions; /* its vermagic says "modversions" */
 	const struct kabi_sym *imports;
 	size_t n_imports;

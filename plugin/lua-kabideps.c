@@ -23,11 +23,11 @@ LUALIB_API int luaopen_kabideps(lua_State *L);
 static struct {
 	struct kabi_ctx *ctx;
 	struct kabi_pkg *pkg;
-	char *key;       /* identifies the package being built */
+	char *key; /* identifies the package being built */
 	char *buildroot;
 	char *symvers;
 	char *symsets;
-	int problems;    /* errors and warnings of the current call */
+	int problems; /* errors and warnings of the current call */
 } state;
 
 static void log_to_rpm(void *data, int level, const char *msg)
@@ -46,7 +46,6 @@ static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
-
 
 static const char *nonempty(const char *s)
 {
@@ -125,7 +124,8 @@ static void set_options(lua_State *L, int index)
 
 		if (name && value && kabi_ctx_set_option(state.ctx, name, value) < 0) {
 			state.problems++;
-			rpmlog(RPMLOG_ERR, "kabi-deps: %%_kabideps_%s: %s\n", name, kabi_ctx_error(state.ctx));
+			rpmlog(RPMLOG_ERR, "kabi-deps: %%_kabideps_%s: %s\n", name,
+			       kabi_ctx_error(state.ctx));
 		}
 		lua_pop(L, 1);
 	}

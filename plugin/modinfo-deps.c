@@ -65,8 +65,10 @@ int kabi_kmod_provides(struct kabi_ctx *ctx, const struct kabi_mod_view *v, stru
 		return 0;
 	/* a dependency is one token: such a file name cannot be one */
 	if (name[strcspn(name, " \t\n\r\v\f,()")]) {
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: no kmod() Provides: the file name '%s' cannot be a "
-			 "dependency", v->path, name);
+		kabi_log(ctx, KABI_LOG_WARNING,
+			 "%s: no kmod() Provides: the file name '%s' cannot be a "
+			 "dependency",
+			 v->path, name);
 		free(name);
 		return 0;
 	}
@@ -130,9 +132,9 @@ static int cmp_len_str(const void *a, const void *b)
 }
 
 struct merge_rules {
-	size_t start;           /* first position that may vary */
+	size_t start; /* first position that may vary */
 	const char *class_only; /* the first line's char there must not be one of these */
-	const char *both;       /* neither line's char there may be one of these */
+	const char *both; /* neither line's char there may be one of these */
 };
 
 static const struct merge_rules fedora_rules = { sizeof("modalias(") - 1, "", "[]?*" };
@@ -152,7 +154,8 @@ static long merge_position(const char *class, const char *tag, const struct merg
 			return -1;
 		if (strcmp(class + n + 1, tag + n + 1) != 0)
 			continue;
-		if (in_set(class[n], r->class_only) || in_set(class[n], r->both) || in_set(tag[n], r->both))
+		if (in_set(class[n], r -> class_only) || in_set(class[n], r -> both) ||
+		    in_set(tag[n], r->both))
 			continue;
 		return (long)n;
 	}
@@ -283,7 +286,8 @@ int kabi_firmware_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, stru
 			continue;
 		/* a dependency is one token: such a name cannot be one */
 		if (fw[strcspn(fw, " \t\n,()")]) {
-			kabi_log(ctx, KABI_LOG_WARNING, "%s: firmware name '%s' cannot be a dependency", v->path, fw);
+			kabi_log(ctx, KABI_LOG_WARNING, "%s: firmware name '%s' cannot be a dependency",
+				 v->path, fw);
 			continue;
 		}
 		if (kabi_strv_pushf(out, "firmware(%s)", fw) < 0)

@@ -28,7 +28,7 @@ struct kabi_module {
 	size_t n_modinfo;
 	bool has_this_module;
 	uint64_t this_module_size; /* sh_size of .gnu.linkonce.this_module */
-	bool modversions;          /* has __versions or the extended tables */
+	bool modversions; /* has __versions or the extended tables */
 };
 
 /* A section's contents as the file has them. */
@@ -37,7 +37,7 @@ struct section {
 	GElf_Shdr shdr;
 	const unsigned char *data; /* NULL when not loaded or SHT_NOBITS */
 	size_t size;
-	bool relocated;            /* some SHT_REL(A) section applies to it */
+	bool relocated; /* some SHT_REL(A) section applies to it */
 };
 
 /* A symbol of interest, found while walking .symtab. */
@@ -48,8 +48,15 @@ struct found_sym {
 };
 
 /* Sections looked up by name, found in one pass over the headers. */
-enum known_section { SEC_MODINFO, SEC_THIS_MODULE, SEC_VERSIONS, SEC_EXT_CRCS, SEC_EXT_NAMES,
-		     SEC_KFLAGSTAB, SEC_KNOWN };
+enum known_section {
+	SEC_MODINFO,
+	SEC_THIS_MODULE,
+	SEC_VERSIONS,
+	SEC_EXT_CRCS,
+	SEC_EXT_NAMES,
+	SEC_KFLAGSTAB,
+	SEC_KNOWN
+};
 
 static const char *const known_names[SEC_KNOWN] = {
 	[SEC_MODINFO] = ".modinfo",
@@ -166,19 +173,19 @@ static int read_sections(struct reader *rd)
 	for (size_t i = 1; i < shnum; i++) {
 		const GElf_Shdr *sh = &rd->secs[i].shdr;
 
-		if ((sh->sh_type == SHT_REL || sh->sh_type == SHT_RELA) &&
-		    sh->sh_info > 0 && sh->sh_info < shnum)
+		if ((sh->sh_type == SHT_REL || sh->sh_type == SHT_RELA) && sh->sh_info > 0 &&
+		    sh->sh_info < shnum)
 			rd->secs[sh->sh_info].relocated = true;
 	}
 	return 0;
 }
 
-static int push_found(struct kabi_ctx *ctx, struct found_sym **v, size_t *n,
-		      const char *name, size_t shndx, uint64_t value)
+static int push_found(struct kabi_ctx *ctx, struct found_sym **v, size_t *n, const char *name, size_t shndx,
+		      uint64_t value)
 {
 	if (strnlen(name, KABI_MAX_NAME + 1) > KABI_MAX_NAME)
-		return kabi_fail(ctx, EFBIG, "symbol name %.40s... longer than the limit of %d bytes",
-				 name, KABI_MAX_NAME);
+		return kabi_fail(ctx, EFBIG, "symbol name %.40s... longer than the limit of %d bytes", name,
+				 KABI_MAX_NAME);
 	/* grow at powers of two */
 	if ((*n & (*n - 1)) == 0) {
 		struct found_sym *p = realloc(*v, (*n ? *n * 2 : 4) * sizeof(**v));
@@ -234,7 +241,8 @@ static int scan_symbols(struct reader *rd)
 		return kabi_fail(rd->ctx, EINVAL, "symbol table links to no string table");
 	strtab = &rd->secs[symtab->shdr.sh_link];
 	if (strtab->shdr.sh_type != SHT_STRTAB)
-		return kabi_fail(rd->ctx, EINVAL, "symbol table links to a section that is not a string table");
+		return kabi_fail(rd->ctx, EINVAL,
+				 "symbol table links to a section that is not a string table");
 	bool want_undef = !has_versions(rd);
 
 	/* Every symbol of interest labels an export, and exports live in a
@@ -288,8 +296,8 @@ static int scan_symbols(struct reader *rd)
 			return kabi_fail(rd->ctx, EINVAL, "symbol %zu: name is not terminated", i);
 		shndx = sym.st_shndx == SHN_XINDEX ? shndx_ext : sym.st_shndx;
 		if (shndx >= rd->nsecs && shndx < SHN_LORESERVE)
-			return kabi_fail(rd->ctx, EINVAL, "symbol %s: section index %zu out of range",
-					 name, shndx);
+			return kabi_fail(rd->ctx, EINVAL, "symbol %s: section index %zu out of range", name,
+					 shndx);
 
 		if (want_undef && shndx == SHN_UNDEF) {
 			/* Weak ones may stay unresolved: no dependency. */
@@ -332,20 +340,19 @@ static const struct found_sym *lookup(const struct found_sym *v, size_t n, const
 }
 
 /* Bytes [value, value + len) of section shndx, or NULL with an error set. */
-static const unsigned char *symbol_bytes(struct reader *rd, const struct found_sym *fs,
-					 const char *what, size_t len)
+static const unsigned char *symbol_bytes(struct reader *rd, const struct found_sym *fs, const char *what,
+					 size_t len)
 {
 	struct section *s;
 
 	if (fs->shndx == SHN_UNDEF || fs->shndx >= rd->nsecs)
-		return kabi_fail(rd->ctx, EINVAL, "%s%s is not defined in a section", what, fs->name),
-		       NULL;
+		return kabi_fail(rd->ctx, EINVAL, "%s%s is not defined in a section", what, fs->name), NULL;
 	s = &rd->secs[fs->shndx];
 	if (load_section(rd, fs->shndx) < 0)
 		return NULL;
 	if (!s->data || fs->value > s->size || s->size - fs->value < len) {
-		kabi_fail(rd->ctx, EINVAL, "%s%s: value 0x%llx lies outside section %s (size %zu)",
-			  what, fs->name, (unsigned long long)fs->value, s->name, s->size);
+		kabi_fail(rd->ctx, EINVAL, "%s%s: value 0x%llx lies outside section %s (size %zu)", what,
+			  fs->name, (unsigned long long)fs->value, s->name, s->size);
 		return NULL;
 	}
 	return s->data + fs->value;
@@ -354,8 +361,7 @@ static const unsigned char *symbol_bytes(struct reader *rd, const struct found_s
 /* Position of an export in its __ksymtab section, for tables indexed alike.
  * The exports per section are counted once (a scan per export made large
  * modules with index-paired tables quadratic). */
-static int ksymtab_index(struct reader *rd, const struct found_sym *ks, size_t *index,
-			 size_t *entries_out)
+static int ksymtab_index(struct reader *rd, const struct found_sym *ks, size_t *index, size_t *entries_out)
 {
 	const struct section *s = &rd->secs[ks->shndx];
 	size_t entries, entsize;
@@ -368,10 +374,9 @@ static int ksymtab_index(struct reader *rd, const struct found_sym *ks, size_t *
 	}
 	entries = rd->ksymtab_count[ks->shndx];
 	entsize = entries ? s->shdr.sh_size / entries : 0;
-	if (!entsize || s->shdr.sh_size % entries || ks->value % entsize ||
-	    ks->value / entsize >= entries)
-		return kabi_fail(rd->ctx, EINVAL, "__ksymtab_%s: entry at 0x%llx does not fit %s",
-				 ks->name, (unsigned long long)ks->value, s->name);
+	if (!entsize || s->shdr.sh_size % entries || ks->value % entsize || ks->value / entsize >= entries)
+		return kabi_fail(rd->ctx, EINVAL, "__ksymtab_%s: entry at 0x%llx does not fit %s", ks->name,
+				 (unsigned long long)ks->value, s->name);
 	*index = ks->value / entsize;
 	*entries_out = entries;
 	return 0;
@@ -409,8 +414,10 @@ static int export_crc(struct reader *rd, const struct found_sym *ks, struct kabi
 	/* 6.1+ with the __crc_ labels stripped: the tables pair by index.  Only
 	 * when __kcrctab holds the values itself (no relocations, u32 entries). */
 	if (kcrctab->relocated)
-		return kabi_fail(rd->ctx, EINVAL, "no CRC for exported symbol %s "
-				 "(no __crc_%s and %s is relocated)", ks->name, ks->name, kcrctab_name);
+		return kabi_fail(rd->ctx, EINVAL,
+				 "no CRC for exported symbol %s "
+				 "(no __crc_%s and %s is relocated)",
+				 ks->name, ks->name, kcrctab_name);
 	if (ksymtab_index(rd, ks, &index, &entries) < 0)
 		return -EINVAL;
 	if (load_section(rd, (size_t)(kcrctab - rd->secs)) < 0)
@@ -472,8 +479,8 @@ static int read_exports(struct reader *rd)
 				return -EINVAL;
 			e->ns = string_at(s->data, s->size, ns->value);
 			if (!e->ns)
-				return kabi_fail(rd->ctx, EINVAL, "__kstrtabns_%s: namespace is not terminated",
-						 ks->name);
+				return kabi_fail(rd->ctx, EINVAL,
+						 "__kstrtabns_%s: namespace is not terminated", ks->name);
 			if (!*e->ns)
 				e->ns = NULL;
 		}
@@ -500,8 +507,8 @@ static const char *import_name(const struct kabi_module *mod, const char *name)
  * module (the ones modpost passes over too). */
 static bool linker_symbol(const struct kabi_module *mod, const char *name)
 {
-	static const char *const ppc[] = { "_restgpr_", "_savegpr_", "_rest32gpr_", "_save32gpr_",
-					   "_restgpr0_", "_savegpr0_", "_restvr_", "_savevr_" };
+	static const char *const ppc[] = { "_restgpr_",	 "_savegpr_",  "_rest32gpr_", "_save32gpr_",
+					   "_restgpr0_", "_savegpr0_", "_restvr_",    "_savevr_" };
 
 	if (strcmp(name, "_GLOBAL_OFFSET_TABLE_") == 0 || strcmp(name, "__this_module") == 0)
 		return true;
@@ -520,7 +527,8 @@ static int add_import(struct reader *rd, const char *name, uint32_t crc, unsigne
 		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
 	name = import_name(mod, name);
 	if (name)
-		mod->imports[mod->n_imports++] = (struct kabi_sym){ .name = name, .crc = crc, .flags = flags };
+		mod->imports[mod->n_imports++] =
+			(struct kabi_sym){ .name = name, .crc = crc, .flags = flags };
 	return 0;
 }
 
@@ -549,9 +557,12 @@ static int read_ext_versions(struct reader *rd, struct section *crcs, struct sec
 		if (!*name)
 			return kabi_fail(rd->ctx, EINVAL, "__version_ext_names: entry %zu is empty", i);
 		if (strnlen(name, KABI_MAX_NAME + 1) > KABI_MAX_NAME)
-			return kabi_fail(rd->ctx, EFBIG, "__version_ext_names: entry %zu is longer than "
-					 "the limit of %d bytes", i, KABI_MAX_NAME);
-		if (add_import(rd, name, read_u32(crcs->data + 4 * i, rd->mod->elf_data), KABI_SYM_CRC, count) < 0)
+			return kabi_fail(rd->ctx, EFBIG,
+					 "__version_ext_names: entry %zu is longer than "
+					 "the limit of %d bytes",
+					 i, KABI_MAX_NAME);
+		if (add_import(rd, name, read_u32(crcs->data + 4 * i, rd->mod->elf_data), KABI_SYM_CRC,
+			       count) < 0)
 			return -ENOMEM;
 		off += strlen(name) + 1;
 	}
@@ -582,7 +593,8 @@ static int read_versions(struct reader *rd, struct section *versions)
 					rd->mod->elf_data);
 
 		if (!memchr(name, '\0', 64 - crc_size))
-			return kabi_fail(rd->ctx, EINVAL, "__versions: name of entry %zu is not terminated", i);
+			return kabi_fail(rd->ctx, EINVAL, "__versions: name of entry %zu is not terminated",
+					 i);
 		if (!*name)
 			return kabi_fail(rd->ctx, EINVAL, "__versions: entry %zu has an empty name", i);
 		if (add_import(rd, name, crc, KABI_SYM_CRC, count) < 0)
@@ -686,10 +698,11 @@ static int fetch_headers(struct kabi_ctx *ctx, struct kabi_buf *buf)
 		return 0;
 	shoff = read_uint(e + (is64 ? offsetof(Elf64_Ehdr, e_shoff) : offsetof(Elf32_Ehdr, e_shoff)),
 			  is64 ? 8 : 4, e[EI_DATA]);
-	shentsize = read_uint(e + (is64 ? offsetof(Elf64_Ehdr, e_shentsize) : offsetof(Elf32_Ehdr, e_shentsize)),
-			      2, e[EI_DATA]);
-	shnum = read_uint(e + (is64 ? offsetof(Elf64_Ehdr, e_shnum) : offsetof(Elf32_Ehdr, e_shnum)),
+	shentsize =
+		read_uint(e + (is64 ? offsetof(Elf64_Ehdr, e_shentsize) : offsetof(Elf32_Ehdr, e_shentsize)),
 			  2, e[EI_DATA]);
+	shnum = read_uint(e + (is64 ? offsetof(Elf64_Ehdr, e_shnum) : offsetof(Elf32_Ehdr, e_shnum)), 2,
+			  e[EI_DATA]);
 	if (shoff == 0 || shentsize == 0)
 		return 0;
 	if (kabi_buf_need(ctx, buf, shoff, shentsize) < 0)
@@ -731,7 +744,8 @@ static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod)
 	if (read_sections(&rd) < 0)
 		goto out;
 	if (!rd.known[SEC_MODINFO] && !rd.known[SEC_THIS_MODULE]) {
-		r = kabi_fail(ctx, EINVAL, "not a kernel module (no .modinfo and no .gnu.linkonce.this_module)");
+		r = kabi_fail(ctx, EINVAL,
+			      "not a kernel module (no .modinfo and no .gnu.linkonce.this_module)");
 		goto out;
 	}
 	if (rd.known[SEC_THIS_MODULE]) {
@@ -783,8 +797,8 @@ KABI_EXPORT int kabi_module_open(struct kabi_ctx *ctx, const char *path, struct 
 	return open_module(ctx, path, NULL, 0, mod);
 }
 
-KABI_EXPORT int kabi_module_open_mem(struct kabi_ctx *ctx, const char *name, const void *data,
-				     size_t size, struct kabi_module **mod)
+KABI_EXPORT int kabi_module_open_mem(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
+				     struct kabi_module **mod)
 {
 	return open_module(ctx, name ? name : "(memory)", data ? data : "", size, mod);
 }

@@ -32,16 +32,26 @@ const char *kabi_view_arch(const struct kabi_mod_view *v)
 	bool is64 = v->elf_class == ELFCLASS64, le = v->elf_data == ELFDATA2LSB;
 
 	switch (v->machine) {
-	case EM_X86_64: return "x86_64";
-	case EM_386: return "i686";
-	case EM_AARCH64: return "aarch64";
-	case EM_ARM: return "armv7hl";
-	case EM_PPC64: return le ? "ppc64le" : "ppc64";
-	case EM_PPC: return "ppc";
-	case EM_S390: return is64 ? "s390x" : "s390";
-	case EM_RISCV: return is64 ? "riscv64" : "riscv32";
-	case EM_LOONGARCH: return "loongarch64";
-	default: return NULL;
+	case EM_X86_64:
+		return "x86_64";
+	case EM_386:
+		return "i686";
+	case EM_AARCH64:
+		return "aarch64";
+	case EM_ARM:
+		return "armv7hl";
+	case EM_PPC64:
+		return le ? "ppc64le" : "ppc64";
+	case EM_PPC:
+		return "ppc";
+	case EM_S390:
+		return is64 ? "s390x" : "s390";
+	case EM_RISCV:
+		return is64 ? "riscv64" : "riscv32";
+	case EM_LOONGARCH:
+		return "loongarch64";
+	default:
+		return NULL;
 	}
 }
 
@@ -121,7 +131,8 @@ const struct kabi_hash *kabi_ctx_stablelist(struct kabi_ctx *ctx, const char *ar
 
 			if (!roots[r])
 				continue;
-			snprintf(path, sizeof(path), "%s/lib/modules/kabi-current/kabi_stablelist_%s", roots[r], arch);
+			snprintf(path, sizeof(path), "%s/lib/modules/kabi-current/kabi_stablelist_%s",
+				 roots[r], arch);
 			if (access(path, R_OK) == 0)
 				l = read_stablelist(ctx, path);
 		}

@@ -36,7 +36,7 @@ struct kabi_symsets {
 	char *path;
 	struct kabi_symset *sets;
 	struct kabi_symvers **contents; /* per set */
-	struct raw *raw;                /* per set: the member's bytes */
+	struct raw *raw; /* per set: the member's bytes */
 	size_t n;
 	struct member *members;
 	struct kabi_hash by_sym; /* symbol -> first struct member */
@@ -68,16 +68,30 @@ static void load_libarchive(void)
 	 * name is the development symlink, should that ever change. */
 	void *h = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
 	void **fn[] = {
-		(void **)&la.read_new, (void **)&la.support_format_tar, (void **)&la.support_format_gnutar,
-		(void **)&la.open_memory, (void **)&la.next_header, (void **)&la.read_data,
-		(void **)&la.error_string, (void **)&la.read_free, (void **)&la.entry_pathname,
-		(void **)&la.entry_size, (void **)&la.entry_filetype,
+		(void **)&la.read_new,
+		(void **)&la.support_format_tar,
+		(void **)&la.support_format_gnutar,
+		(void **)&la.open_memory,
+		(void **)&la.next_header,
+		(void **)&la.read_data,
+		(void **)&la.error_string,
+		(void **)&la.read_free,
+		(void **)&la.entry_pathname,
+		(void **)&la.entry_size,
+		(void **)&la.entry_filetype,
 	};
 	static const char *const names[] = {
-		"archive_read_new", "archive_read_support_format_tar", "archive_read_support_format_gnutar",
-		"archive_read_open_memory", "archive_read_next_header", "archive_read_data",
-		"archive_error_string", "archive_read_free", "archive_entry_pathname",
-		"archive_entry_size", "archive_entry_filetype",
+		"archive_read_new",
+		"archive_read_support_format_tar",
+		"archive_read_support_format_gnutar",
+		"archive_read_open_memory",
+		"archive_read_next_header",
+		"archive_read_data",
+		"archive_error_string",
+		"archive_read_free",
+		"archive_entry_pathname",
+		"archive_entry_size",
+		"archive_entry_filetype",
 	};
 
 	if (!h)
@@ -126,16 +140,16 @@ static int parse_member_name(struct kabi_ctx *ctx, const char *pathname, char **
 	return 0;
 }
 
-static int read_member(struct kabi_ctx *ctx, struct archive *a, struct archive_entry *e,
-		       unsigned char **data, size_t *size)
+static int read_member(struct kabi_ctx *ctx, struct archive *a, struct archive_entry *e, unsigned char **data,
+		       size_t *size)
 {
 	la_int64_t declared = la.entry_size(e);
 	size_t cap = 0, len = 0;
 	unsigned char *buf = NULL;
 
 	if (declared < 0 || (uint64_t)declared > MAX_MEMBER_SIZE)
-		return kabi_fail(ctx, EFBIG, "member %s: size %lld out of range",
-				 la.entry_pathname(e), (long long)declared);
+		return kabi_fail(ctx, EFBIG, "member %s: size %lld out of range", la.entry_pathname(e),
+				 (long long)declared);
 	cap = (size_t)declared;
 	buf = malloc(cap + 1);
 	if (!buf)
@@ -162,8 +176,8 @@ static int read_member(struct kabi_ctx *ctx, struct archive *a, struct archive_e
 }
 
 /* Takes name, hash and data. */
-static int add_set(struct kabi_ctx *ctx, struct kabi_symsets *ss, char *name, char *hash,
-		   unsigned char *data, size_t size, const char *member)
+static int add_set(struct kabi_ctx *ctx, struct kabi_symsets *ss, char *name, char *hash, unsigned char *data,
+		   size_t size, const char *member)
 {
 	struct kabi_symvers *content;
 
@@ -357,8 +371,8 @@ static int push_set(struct kabi_strv *out, const char *flavor, const struct kabi
 	return kabi_strv_pushf(out, "kernel(%s) = %s", set->name, set->hash);
 }
 
-int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_t crc,
-			 const char *flavor, struct kabi_strv *out)
+int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_t crc, const char *flavor,
+			 struct kabi_strv *out)
 {
 	int n = 0;
 

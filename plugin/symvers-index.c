@@ -61,7 +61,7 @@ struct kabi_symvers_index {
 	size_t map_size;
 	const struct index_header *h;
 	const struct index_entry *entries;
-	const uint32_t *slots;     /* by symbol: entry + 1, 0 = empty */
+	const uint32_t *slots; /* by symbol: entry + 1, 0 = empty */
 	const uint32_t *mod_slots; /* module names (- as _): string offset + 1 */
 	const char *strings;
 	bool has_crcs; /* some CRC is not 0 (seen while the entries are checked) */
@@ -79,15 +79,15 @@ static uint32_t fnv1a(const char *s)
 static bool key_matches(const struct index_header *h, const struct stat *st)
 {
 	return h->dev == (uint64_t)st->st_dev && h->ino == (uint64_t)st->st_ino &&
-	       h->size == (uint64_t)st->st_size &&
-	       h->mtime_sec == (int64_t)st->st_mtim.tv_sec && h->mtime_nsec == (int64_t)st->st_mtim.tv_nsec &&
-	       h->ctime_sec == (int64_t)st->st_ctim.tv_sec && h->ctime_nsec == (int64_t)st->st_ctim.tv_nsec;
+	       h->size == (uint64_t)st->st_size && h->mtime_sec == (int64_t)st->st_mtim.tv_sec &&
+	       h->mtime_nsec == (int64_t)st->st_mtim.tv_nsec && h->ctime_sec == (int64_t)st->st_ctim.tv_sec &&
+	       h->ctime_nsec == (int64_t)st->st_ctim.tv_nsec;
 }
 
 static bool index_name(char *out, size_t size, const char *dir, const struct stat *st)
 {
-	int n = snprintf(out, size, "%s/symvers-%" PRIx64 "-%" PRIx64 ".idx", dir,
-			 (uint64_t)st->st_dev, (uint64_t)st->st_ino);
+	int n = snprintf(out, size, "%s/symvers-%" PRIx64 "-%" PRIx64 ".idx", dir, (uint64_t)st->st_dev,
+			 (uint64_t)st->st_ino);
 
 	return n > 0 && (size_t)n < size;
 }
@@ -145,10 +145,10 @@ struct kabi_symvers_index *kabi_symvers_index_open(const char *dir, const struct
 	h = map;
 	/* the sizes, each bounded before they are added up */
 	if (memcmp(h->magic, INDEX_MAGIC, sizeof(INDEX_MAGIC)) || h->version != INDEX_VERSION ||
-	    h->byte_order != BYTE_ORDER_MARK || !key_matches(h, ref) ||
-	    h->n_entries > MAX_ENTRIES || !power_of_two(h->n_slots) || h->n_slots > 4 * MAX_ENTRIES ||
-	    h->n_entries >= h->n_slots || !power_of_two(h->n_mod_slots) ||
-	    h->n_mod_slots > 4 * MAX_ENTRIES || !h->strings_size || h->strings_size > MAX_STRINGS)
+	    h->byte_order != BYTE_ORDER_MARK || !key_matches(h, ref) || h->n_entries > MAX_ENTRIES ||
+	    !power_of_two(h->n_slots) || h->n_slots > 4 * MAX_ENTRIES || h->n_entries >= h->n_slots ||
+	    !power_of_two(h->n_mod_slots) || h->n_mod_slots > 4 * MAX_ENTRIES || !h->strings_size ||
+	    h->strings_size > MAX_STRINGS)
 		goto refuse;
 	need = sizeof(*h) + h->n_entries * sizeof(struct index_entry) +
 	       (h->n_slots + h->n_mod_slots) * sizeof(uint32_t) + h->strings_size;
@@ -194,8 +194,11 @@ void kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i, stru
 	const struct index_entry *ie = &x->entries[i];
 
 	*e = (struct kabi_symvers_entry){
-		.name = x->strings + ie->name, .module = x->strings + ie->module,
-		.type = x->strings + ie->type, .ns = x->strings + ie->ns, .crc = ie->crc,
+		.name = x->strings + ie->name,
+		.module = x->strings + ie->module,
+		.type = x->strings + ie->type,
+		.ns = x->strings + ie->ns,
+		.crc = ie->crc,
 	};
 }
 
@@ -351,7 +354,8 @@ void kabi_symvers_index_write(const char *dir, const struct stat *ref, const str
 {
 	size_t n;
 	const struct kabi_symvers_entry *e = kabi_symvers_entries(sv, &n);
-	struct index_header h = { .magic = INDEX_MAGIC, .version = INDEX_VERSION,
+	struct index_header h = { .magic = INDEX_MAGIC,
+				  .version = INDEX_VERSION,
 				  .byte_order = BYTE_ORDER_MARK };
 	struct builder b = { 0 };
 	struct index_entry *entries = NULL;
@@ -379,7 +383,8 @@ void kabi_symvers_index_write(const char *dir, const struct stat *ref, const str
 	add_string(&b, ""); /* offset 0 */
 	for (size_t i = 0; i < n && !b.failed; i++) {
 		entries[i] = (struct index_entry){ add_string(&b, e[i].name), add_string(&b, e[i].module),
-						   add_string(&b, e[i].type), add_string(&b, e[i].ns), e[i].crc };
+						   add_string(&b, e[i].type), add_string(&b, e[i].ns),
+						   e[i].crc };
 		/* the first of duplicate rows wins, as when parsing */
 		for (uint64_t s = fnv1a(e[i].name) & (h.n_slots - 1);; s = (s + 1) & (h.n_slots - 1)) {
 			if (!slots[s]) {
@@ -421,8 +426,8 @@ void kabi_symvers_index_write(const char *dir, const struct stat *ref, const str
 		goto out;
 	if (write_all(fd, &h, sizeof(h)) && write_all(fd, entries, n * sizeof(*entries)) &&
 	    write_all(fd, slots, h.n_slots * sizeof(*slots)) &&
-	    write_all(fd, mod_slots, h.n_mod_slots * sizeof(*mod_slots)) &&
-	    write_all(fd, b.strings, b.len) && close(fd) == 0) {
+	    write_all(fd, mod_slots, h.n_mod_slots * sizeof(*mod_slots)) && write_all(fd, b.strings, b.len) &&
+	    close(fd) == 0) {
 		fd = -1;
 		if (rename(tmp, final) == 0) {
 			prune(dir);

@@ -21,8 +21,8 @@ struct kabi_symvers {
 	size_t n;
 	struct kabi_hash by_name;
 	struct kabi_hash modules; /* module names, - as _; made on first use */
-	char *module_names;       /* their storage */
-	bool has_crcs;            /* some CRC is not 0 (CONFIG_MODVERSIONS) */
+	char *module_names; /* their storage */
+	bool has_crcs; /* some CRC is not 0 (CONFIG_MODVERSIONS) */
 	/* From an index instead of the text: entries are filled from it
 	 * as they are asked for (an entry with name NULL is not yet). */
 	struct kabi_symvers_index *idx;
@@ -39,7 +39,8 @@ static bool parse_crc(const char *s, uint32_t *crc)
 	for (s += 2; *s; s++, digits++) {
 		int d = *s >= '0' && *s <= '9' ? *s - '0' :
 			*s >= 'a' && *s <= 'f' ? *s - 'a' + 10 :
-			*s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : -1;
+			*s >= 'A' && *s <= 'F' ? *s - 'A' + 10 :
+						 -1;
 
 		if (d < 0 || digits >= 16)
 			return false;
@@ -70,8 +71,8 @@ static int parse_line(struct kabi_ctx *ctx, char *line, size_t lineno, struct ka
 		f[n++] = p + 1;
 	}
 	if (n < 3)
-		return kabi_fail(ctx, EINVAL, "line %zu: %zu tab-separated field%s, expected 3 to 5",
-				 lineno, n, n == 1 ? "" : "s");
+		return kabi_fail(ctx, EINVAL, "line %zu: %zu tab-separated field%s, expected 3 to 5", lineno,
+				 n, n == 1 ? "" : "s");
 	if (!parse_crc(f[0], &e->crc))
 		return kabi_fail(ctx, EINVAL, "line %zu: bad CRC '%.20s'", lineno, f[0]);
 	if (!*f[1])
@@ -173,8 +174,8 @@ KABI_EXPORT int kabi_symvers_open(struct kabi_ctx *ctx, const char *path, struct
 	return open_symvers(ctx, path, NULL, 0, sv);
 }
 
-KABI_EXPORT int kabi_symvers_open_mem(struct kabi_ctx *ctx, const char *name, const void *data,
-				      size_t size, struct kabi_symvers **sv)
+KABI_EXPORT int kabi_symvers_open_mem(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
+				      struct kabi_symvers **sv)
 {
 	return open_symvers(ctx, name ? name : "(memory)", data ? data : "", size, sv);
 }
@@ -247,8 +248,7 @@ KABI_EXPORT const char *kabi_symvers_path(const struct kabi_symvers *sv)
 	return sv->path;
 }
 
-KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_entries(const struct kabi_symvers *sv,
-								   size_t *n)
+KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_entries(const struct kabi_symvers *sv, size_t *n)
 {
 	if (sv->idx && !sv->all_filled) {
 		for (size_t i = 0; i < sv->n; i++)
@@ -260,7 +260,7 @@ KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_entries(const struct k
 }
 
 KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi_symvers *sv,
-								const char *name)
+							       const char *name)
 {
 	long i;
 

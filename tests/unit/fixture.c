@@ -215,7 +215,8 @@ unsigned char *fx_module(const struct fx_options *o, size_t *size)
 	unsigned char *big_text = o->text_size ? calloc(1, o->text_size) : NULL;
 	unsigned char *img, *big_btf = NULL;
 
-	add_sec(&w, ".text", SHT_PROGBITS, big_text ? big_text : text, big_text ? o->text_size : sizeof(text));
+	add_sec(&w, ".text", SHT_PROGBITS, big_text ? big_text : text,
+		big_text ? o->text_size : sizeof(text));
 	add_sec(&w, ".modinfo", SHT_PROGBITS, o->modinfo ? o->modinfo : default_modinfo,
 		o->modinfo ? o->modinfo_size : sizeof(default_modinfo) - 1);
 	add_sec(&w, ".gnu.linkonce.this_module", SHT_PROGBITS, this_module, sizeof(this_module));
@@ -281,8 +282,8 @@ unsigned char *fx_module(const struct fx_options *o, size_t *size)
 		size_t slot = gpl_table ? 0 : i;
 		char *ks, *kstr, *crc;
 
-		if (asprintf(&ks, "__ksymtab_%s", e->name) < 0 || asprintf(&kstr, "__kstrtab_%s", e->name) < 0 ||
-		    asprintf(&crc, "__crc_%s", e->name) < 0)
+		if (asprintf(&ks, "__ksymtab_%s", e->name) < 0 ||
+		    asprintf(&kstr, "__kstrtab_%s", e->name) < 0 || asprintf(&crc, "__crc_%s", e->name) < 0)
 			abort();
 		add_sym(&w, ks, STB_LOCAL, STT_OBJECT, gpl_table ? sec_ksymtab_gpl : sec_ksymtab, slot * 12);
 		add_sym(&w, kstr, STB_LOCAL, STT_OBJECT, sec_strings, str_off[i]);
@@ -309,7 +310,8 @@ unsigned char *fx_module(const struct fx_options *o, size_t *size)
 	}
 	img = write_elf(&w, o->elf_class == ELFCLASS64 ? EM_X86_64 : EM_386, size);
 	for (size_t i = 0; i < w.nsyms; i++)
-		if (strncmp(w.syms[i].name, "__ksymtab_", 10) == 0 || strncmp(w.syms[i].name, "__kstrtab_", 10) == 0 ||
+		if (strncmp(w.syms[i].name, "__ksymtab_", 10) == 0 ||
+		    strncmp(w.syms[i].name, "__kstrtab_", 10) == 0 ||
 		    strncmp(w.syms[i].name, "__crc_", 6) == 0)
 			free((char *)w.syms[i].name);
 	free(big_text);

@@ -9,9 +9,8 @@
 #include "kabideps.h"
 
 /* The kernel exports two of the three imports; _printk with another CRC. */
-static const char reference[] =
-	"0x9060323f\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n"
-	"0x00000001\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n";
+static const char reference[] = "0x9060323f\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n"
+				"0x00000001\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n";
 
 struct warnings {
 	char text[4096];
@@ -170,9 +169,8 @@ END_TEST
 /* The vermagic of a kernel built without CONFIG_MODVERSIONS. */
 static const char plain_modinfo[] = "vermagic=" FX_RELEASE " SMP preempt mod_unload \0name=fx\0license=GPL\0";
 /* Its Module.symvers: every CRC 0. */
-static const char crcless_reference[] =
-	"0x00000000\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n"
-	"0x00000000\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n";
+static const char crcless_reference[] = "0x00000000\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n"
+					"0x00000000\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n";
 
 /* Requires of a fixture without __versions against ref, as text. */
 static char *crcless_requires(const char *modinfo, size_t modinfo_size, const char *ref_text,
@@ -211,7 +209,8 @@ START_TEST(module_without_modversions)
 				   "/lib/modules/" FX_RELEASE "/extra/fx.ko", &w);
 
 	ck_assert_str_eq(r, "kabi-deps-triggers\nkernel-uname-r = " FX_RELEASE "\nksym(kmalloc_caches)\n");
-	ck_assert_msg(strstr(w.text, "fx.ko: built without modversions: requires kernel-uname-r = " FX_RELEASE),
+	ck_assert_msg(strstr(w.text,
+			     "fx.ko: built without modversions: requires kernel-uname-r = " FX_RELEASE),
 		      "warnings: %s", w.text);
 	free(r);
 }
@@ -224,7 +223,8 @@ START_TEST(stripped_versions)
 	char *r = crcless_requires(NULL, 0, crcless_reference, "/lib/modules/" FX_RELEASE "/extra/fx.ko", &w);
 
 	ck_assert_msg(strstr(r, "kernel-uname-r = " FX_RELEASE "\n"), "%s", r);
-	ck_assert_msg(strstr(w.text, "vermagic says modversions, but it has no __versions"), "warnings: %s", w.text);
+	ck_assert_msg(strstr(w.text, "vermagic says modversions, but it has no __versions"), "warnings: %s",
+		      w.text);
 	free(r);
 }
 END_TEST
@@ -237,7 +237,8 @@ START_TEST(crcless_module_crc_reference)
 				   "/lib/modules/" FX_RELEASE "/extra/fx.ko", &w);
 
 	ck_assert_msg(strstr(r, "kernel-uname-r = " FX_RELEASE "\n"), "%s", r);
-	ck_assert_msg(strstr(w.text, "built without modversions, but its kernel reference"), "warnings: %s", w.text);
+	ck_assert_msg(strstr(w.text, "built without modversions, but its kernel reference"), "warnings: %s",
+		      w.text);
 	free(r);
 }
 END_TEST
@@ -260,7 +261,8 @@ START_TEST(crc_module_crcless_reference)
 	ck_assert_str_eq(r, "ksym(_printk) = 0x92997ed8\nksym(kmalloc_caches) = 0x00000042\n"
 			    "ksym(module_layout) = 0x9060323f\n");
 	ck_assert_msg(strstr(w.text, "has modversions CRCs, but its kernel reference") &&
-		      !strstr(w.text, "differ"), "warnings: %s", w.text);
+			      !strstr(w.text, "differ"),
+		      "warnings: %s", w.text);
 	free(r);
 	free(ref);
 	kabi_strv_free(&req);
@@ -279,7 +281,8 @@ START_TEST(kernel_side_release)
 	} cases[] = {
 		{ "symvers-" FX_RELEASE ".gz", crcless_reference, "kernel-uname-r = " FX_RELEASE "\n", NULL },
 		{ "symvers-" FX_RELEASE ".gz", reference,
-		  "kernel(_printk) = 0x00000001\nkernel(module_layout) = 0x9060323f\nkernel-uname-r = " FX_RELEASE "\n",
+		  "kernel(_printk) = 0x00000001\nkernel(module_layout) = 0x9060323f\nkernel-uname-r = " FX_RELEASE
+		  "\n",
 		  NULL },
 		{ "symvers-6.1.0-57-amd64.gz", crcless_reference, "kernel-uname-r(6.1.0-57-amd64)\n", NULL },
 		/* SUSE's rpm takes SUSE's releases, two dashes and all */

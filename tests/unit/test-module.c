@@ -57,7 +57,8 @@ static void check_module(const struct kabi_module *mod, const struct fx_options 
 		ck_assert_msg(got, "export %s missing (%s)", want->name, fx_era_names[o->era]);
 		ck_assert_msg(got->flags & KABI_SYM_CRC, "%s: no CRC", want->name);
 		ck_assert_msg(got->crc == want->crc, "%s: CRC 0x%08x, want 0x%08x (%s, class %d, data %d)",
-			      want->name, got->crc, want->crc, fx_era_names[o->era], o->elf_class, o->elf_data);
+			      want->name, got->crc, want->crc, fx_era_names[o->era], o->elf_class,
+			      o->elf_data);
 		ck_assert_int_eq(!!(got->flags & KABI_SYM_GPL), want->gpl);
 		if (want->ns)
 			ck_assert_str_eq(got->ns, want->ns);
@@ -115,7 +116,8 @@ START_TEST(imports_agree_with_libkmod)
 
 	ck_assert_int_eq(kmod_module_new_from_path(kctx, path, &kmod), 0);
 	ck_assert_int_ge(kmod_module_get_versions(kmod, &versions), 0);
-	kmod_list_foreach(l, versions) {
+	kmod_list_foreach(l, versions)
+	{
 		ck_assert_uint_lt(k, n);
 		ck_assert_str_eq(kmod_module_version_get_symbol(l), imports[k].name);
 		ck_assert_uint_eq((uint32_t)kmod_module_version_get_crc(l), imports[k].crc);
@@ -279,7 +281,10 @@ START_TEST(damaged_sections)
 
 	/* not ELF, and an empty file */
 	memcpy(copy, img, size);
-	memcpy(copy, "\x7f" "ELG", 4);
+	memcpy(copy,
+	       "\x7f"
+	       "ELG",
+	       4);
 	expect_error(ctx, copy, size, "bad magic");
 	expect_error(ctx, img, 0, "empty");
 
@@ -427,7 +432,8 @@ START_TEST(not_a_kernel_module)
 	/* rename .modinfo and .gnu.linkonce.this_module: an ordinary object file */
 	ck_assert_int_eq(fx_find_section(img, size, ".modinfo", &off, &len), 0);
 	{
-		unsigned char *p = memmem(img, size, ".modinfo", 9), *q = memmem(img, size, ".gnu.linkonce", 13);
+		unsigned char *p = memmem(img, size, ".modinfo", 9),
+			      *q = memmem(img, size, ".gnu.linkonce", 13);
 
 		ck_assert_ptr_nonnull(p);
 		ck_assert_ptr_nonnull(q);

@@ -16,13 +16,12 @@
 #include "kabideps.h"
 
 /* Every era's layout, a duplicate (the first row wins), a dashed module. */
-static const char text[] =
-	"0x11223344\tfx_plain\tvmlinux\tEXPORT_SYMBOL\t\n"
-	"0x0000abcd\tfx_ns_sym\tdrivers/fx/fx-core\tEXPORT_SYMBOL\tFX_NS\n"
-	"0xdeadbeef\tfx_gpl\tvmlinux\tEXPORT_SYMBOL_GPL\n"
-	"0x00000001\tfx_plain\tdrivers/fx/other\tEXPORT_SYMBOL\n"
-	"0x00000002\tfx_old\t\tdrivers/fx/old\tEXPORT_SYMBOL\n"
-	"0x00000003\tfx_older\tvmlinux\n";
+static const char text[] = "0x11223344\tfx_plain\tvmlinux\tEXPORT_SYMBOL\t\n"
+			   "0x0000abcd\tfx_ns_sym\tdrivers/fx/fx-core\tEXPORT_SYMBOL\tFX_NS\n"
+			   "0xdeadbeef\tfx_gpl\tvmlinux\tEXPORT_SYMBOL_GPL\n"
+			   "0x00000001\tfx_plain\tdrivers/fx/other\tEXPORT_SYMBOL\n"
+			   "0x00000002\tfx_old\t\tdrivers/fx/old\tEXPORT_SYMBOL\n"
+			   "0x00000003\tfx_older\tvmlinux\n";
 
 static char dir[] = "/tmp/kabi-index-XXXXXX";
 static char ref[sizeof(dir) + 32], cache[sizeof(dir) + 32];
@@ -59,7 +58,8 @@ static struct kabi_ctx *ctx_with(bool cached)
 static void same_answers(void)
 {
 	struct kabi_ctx *cached = ctx_with(true), *parsed = ctx_with(false);
-	const struct kabi_symvers *a = kabi_ctx_reference(cached, NULL), *b = kabi_ctx_reference(parsed, NULL);
+	const struct kabi_symvers *a = kabi_ctx_reference(cached, NULL),
+				  *b = kabi_ctx_reference(parsed, NULL);
 	const char *names[] = { "fx_plain", "fx_ns_sym", "fx_gpl", "fx_old", "fx_older", "fx_absent", "" };
 	const struct kabi_symvers_entry *ea, *eb;
 	size_t na, nb;

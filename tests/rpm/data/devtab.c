@@ -9,37 +9,28 @@
 #include <linux/mod_devicetable.h>
 #include <linux/init.h>
 
-static const struct pci_device_id devtab_pci[] = {
-	{ PCI_DEVICE(0x8086, 0x1521) },
-	{ PCI_DEVICE(0x8086, 0x1522) },
-	{ PCI_DEVICE(0x8086, 0x1523) },
-	{ PCI_DEVICE(0x8086, 0x1524) },
-	{ PCI_DEVICE(0x8086, 0x10c9) },
-	{ PCI_DEVICE_CLASS(0x020000, 0xffff00) },
-	{ }
-};
+static const struct pci_device_id devtab_pci[] = { { PCI_DEVICE(0x8086, 0x1521) },
+						   { PCI_DEVICE(0x8086, 0x1522) },
+						   { PCI_DEVICE(0x8086, 0x1523) },
+						   { PCI_DEVICE(0x8086, 0x1524) },
+						   { PCI_DEVICE(0x8086, 0x10c9) },
+						   { PCI_DEVICE_CLASS(0x020000, 0xffff00) },
+						   {} };
 MODULE_DEVICE_TABLE(pci, devtab_pci);
 
-static const struct usb_device_id devtab_usb[] = {
-	{ USB_DEVICE(0x0bda, 0x8179) },
-	{ USB_DEVICE(0x0bda, 0x0179) },
-	{ USB_DEVICE_AND_INTERFACE_INFO(0x2357, 0x010c, 0xff, 0xff, 0xff) },
-	{ }
-};
+static const struct usb_device_id devtab_usb[] = { { USB_DEVICE(0x0bda, 0x8179) },
+						   { USB_DEVICE(0x0bda, 0x0179) },
+						   { USB_DEVICE_AND_INTERFACE_INFO(0x2357, 0x010c, 0xff, 0xff,
+										   0xff) },
+						   {} };
 MODULE_DEVICE_TABLE(usb, devtab_usb);
 
-static const struct of_device_id devtab_of[] = {
-	{ .compatible = "vendor,devtab-v1" },
-	{ .compatible = "vendor,devtab-v2" },
-	{ }
-};
+static const struct of_device_id devtab_of[] = { { .compatible = "vendor,devtab-v1" },
+						 { .compatible = "vendor,devtab-v2" },
+						 {} };
 MODULE_DEVICE_TABLE(of, devtab_of);
 
-static const struct acpi_device_id devtab_acpi[] = {
-	{ "INT33C2", 0 },
-	{ "INT33C3", 0 },
-	{ }
-};
+static const struct acpi_device_id devtab_acpi[] = { { "INT33C2", 0 }, { "INT33C3", 0 }, {} };
 MODULE_DEVICE_TABLE(acpi, devtab_acpi);
 
 extern int hello_world(void);
