@@ -432,7 +432,7 @@ static void check_depends(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, cons
 static void check_stablelist(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const struct kabi_mod_view *m)
 {
 	const char *arch = kabi_view_arch(m);
-	const struct kabi_hash *list = arch ? kabi_ctx_stablelist(ctx, arch) : NULL;
+	const struct kabi_stablelist *list = arch ? kabi_ctx_stablelist(ctx, arch) : NULL;
 	struct name_list outside = { .len = 0 };
 
 	if (!list)
@@ -440,7 +440,7 @@ static void check_stablelist(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, c
 	for (size_t i = 0; i < m->n_imports; i++) {
 		const char *name = m->imports[i].name;
 
-		if (!kabi_hash_get(list, name) && !(pkg && kabi_hash_get(&pkg->exports, name)))
+		if (!kabi_stablelist_has(list, name) && !(pkg && kabi_hash_get(&pkg->exports, name)))
 			name_list_add(&outside, "%s", name);
 	}
 	if (outside.count)

@@ -45,17 +45,41 @@ enum {
 	KABI_FIRMWARE_RECOMMENDS
 };
 
-/* What kabi_ctx_set_option() chose. */
+/* What kabi_ctx_set_option() chose (options.c); the stablelist file is
+ * the reference cache's (KABI_REF_STABLELIST). */
 struct kabi_options {
 	int kmod, modalias, firmware;
 	char *flavor; /* NULL: none, "auto": from the release, else itself */
-	char *stablelist; /* kABI stablelist file, NULL: the default place */
 	char *triggers; /* package every package with modules requires, or NULL */
 };
 const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx);
+struct kabi_options *kabi_ctx_options_rw(struct kabi_ctx *ctx);
+void kabi_options_fini(struct kabi_options *opts);
 const char *kabi_ctx_buildroot(const struct kabi_ctx *ctx);
+
+/* ---- kernel reference data, found and cached (reference.c) ---- */
+enum kabi_ref_kind {
+	KABI_REF_SYMVERS, /* by kernel release */
+	KABI_REF_SYMSETS, /* by kernel release */
+	KABI_REF_STABLELIST, /* by architecture (kabi_view_arch) */
+	KABI_REF_KINDS
+};
+struct kabi_refs;
+struct kabi_refs *kabi_refs_new(void);
+void kabi_refs_free(struct kabi_refs *refs);
+/* Forget everything loaded (the buildroot changed). */
+void kabi_refs_drop(struct kabi_refs *refs);
+struct kabi_refs *kabi_ctx_refs(struct kabi_ctx *ctx);
+/* The file of a kind the user named (NULL or "": search by key); setting
+ * the same again keeps what is loaded. */
+int kabi_refs_set_named(struct kabi_ctx *ctx, enum kabi_ref_kind kind, const char *path);
+const char *kabi_refs_named(struct kabi_ctx *ctx, enum kabi_ref_kind kind);
+const char *kabi_refs_symvers_cache(struct kabi_ctx *ctx);
+/* The object of a kind for key (a release or an arch), or NULL: none found
+ * (a missing Module.symvers was warned about, once per release). */
+const void *kabi_refs_get(struct kabi_ctx *ctx, enum kabi_ref_kind kind, const char *key);
 /* The reference file the user named that could not be read, or NULL. */
-const char *kabi_ctx_failed_reference(const struct kabi_ctx *ctx);
+const char *kabi_ctx_failed_reference(struct kabi_ctx *ctx);
 
 /* ---- file contents (file.c, decompress-*.c) ---- */
 /* Bytes of a file, decompressed when needed.  Writable (a private mapping
@@ -188,12 +212,14 @@ int kabi_firmware_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, stru
 /* ---- kABI stablelists (stablelist.c) ---- */
 /* The distribution's name of a module's architecture (x86_64, ppc64le, ...). */
 const char *kabi_view_arch(const struct kabi_mod_view *v);
+struct kabi_stablelist;
+int kabi_stablelist_open(struct kabi_ctx *ctx, const char *path, struct kabi_stablelist **l);
+void kabi_stablelist_free(struct kabi_stablelist *l);
+bool kabi_stablelist_has(const struct kabi_stablelist *l, const char *sym);
 /* The stablelist for an architecture: the configured file, else
  * /lib/modules/kabi-current/kabi_stablelist_<arch> (buildroot first).
- * NULL when there is none.  Cached in ctx. */
-const struct kabi_hash *kabi_ctx_stablelist(struct kabi_ctx *ctx, const char *arch);
-struct kabi_hash *kabi_ctx_stablelist_cache(struct kabi_ctx *ctx);
-void kabi_stablelists_free(struct kabi_hash *cache);
+ * NULL when there is none (reference.c). */
+const struct kabi_stablelist *kabi_ctx_stablelist(struct kabi_ctx *ctx, const char *arch);
 
 /* ---- dependency strings (deps.c) ---- */
 int kabi_strv_push(struct kabi_strv *sv, char *s); /* takes s */

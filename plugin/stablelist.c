@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "libkabideps-private.h"
 
@@ -19,13 +18,10 @@
 #endif
 
 /* A stablelist: its symbols as keys, its text holding them. */
-struct stablelist {
+struct kabi_stablelist {
 	struct kabi_hash syms;
 	struct kabi_buf text;
 };
-
-/* Marks an architecture without a stablelist. */
-static char none;
 
 const char *kabi_view_arch(const struct kabi_mod_view *v)
 {
@@ -55,44 +51,35 @@ const char *kabi_view_arch(const struct kabi_mod_view *v)
 	}
 }
 
-static void stablelist_free(struct stablelist *l)
+void kabi_stablelist_free(struct kabi_stablelist *l)
 {
-	if (!l || (void *)l == &none)
+	if (!l)
 		return;
 	kabi_hash_fini(&l->syms);
 	kabi_buf_release(&l->text);
 	free(l);
 }
 
-void kabi_stablelists_free(struct kabi_hash *cache)
+int kabi_stablelist_open(struct kabi_ctx *ctx, const char *path, struct kabi_stablelist **out)
 {
-	for (size_t i = 0; i < cache->cap; i++) {
-		if (cache->slots[i].key) {
-			stablelist_free(cache->slots[i].value);
-			free((char *)cache->slots[i].key);
-		}
-	}
-	kabi_hash_fini(cache);
-}
-
-static struct stablelist *read_stablelist(struct kabi_ctx *ctx, const char *path)
-{
-	struct stablelist *l = calloc(1, sizeof(*l));
+	struct kabi_stablelist *l = calloc(1, sizeof(*l));
 	char *p, *end;
+	int r;
 
+	*out = NULL;
 	if (!l)
-		return NULL;
+		return kabi_fail(ctx, ENOMEM, "out of memory");
 	/* a heap copy: the text is split in place and needs a final NUL */
-	if (kabi_buf_load(ctx, path, &l->text) == 0 && l->text.map_size) {
+	r = kabi_buf_load(ctx, path, &l->text);
+	if (r == 0 && l->text.map_size) {
 		struct kabi_buf mapped = l->text;
 
-		kabi_buf_from_mem(ctx, mapped.data, mapped.size, &l->text);
+		r = kabi_buf_from_mem(ctx, mapped.data, mapped.size, &l->text);
 		kabi_buf_release(&mapped);
 	}
-	if (!l->text.data) {
-		kabi_log(ctx, KABI_LOG_WARNING, "%s: %s", path, kabi_ctx_error(ctx));
-		stablelist_free(l);
-		return NULL;
+	if (r < 0) {
+		kabi_stablelist_free(l);
+		return r;
 	}
 	p = (char *)l->text.data;
 	end = p + l->text.size;
@@ -104,44 +91,16 @@ static struct stablelist *read_stablelist(struct kabi_ctx *ctx, const char *path
 			*nl = '\0';
 		sym[strcspn(sym, " \t\r")] = '\0';
 		if (*sym && *sym != '[' && *sym != '#' && kabi_hash_put(&l->syms, sym, sym) < 0) {
-			stablelist_free(l);
-			return NULL;
+			kabi_stablelist_free(l);
+			return kabi_fail(ctx, ENOMEM, "out of memory");
 		}
 		p = nl ? nl + 1 : end;
 	}
-	return l;
+	*out = l;
+	return 0;
 }
 
-const struct kabi_hash *kabi_ctx_stablelist(struct kabi_ctx *ctx, const char *arch)
+bool kabi_stablelist_has(const struct kabi_stablelist *l, const char *sym)
 {
-	struct kabi_hash *cache = kabi_ctx_stablelist_cache(ctx);
-	const char *configured = kabi_ctx_options(ctx)->stablelist;
-	struct stablelist *l = kabi_hash_get(cache, arch);
-	char *key;
-
-	if (l)
-		return (void *)l == &none ? NULL : &l->syms;
-	if (configured) {
-		l = read_stablelist(ctx, configured);
-	} else {
-		const char *roots[] = { kabi_ctx_buildroot(ctx), "" };
-
-		for (size_t r = 0; r < 2 && !l; r++) {
-			char path[4096];
-
-			if (!roots[r])
-				continue;
-			snprintf(path, sizeof(path), "%s/lib/modules/kabi-current/kabi_stablelist_%s",
-				 roots[r], arch);
-			if (access(path, R_OK) == 0)
-				l = read_stablelist(ctx, path);
-		}
-	}
-	key = strdup(arch);
-	if (!key || kabi_hash_put(cache, key, l ? (void *)l : &none) < 0) {
-		free(key);
-		stablelist_free(l);
-		return NULL;
-	}
-	return l ? &l->syms : NULL;
+	return kabi_hash_get(&l->syms, sym) != NULL;
 }

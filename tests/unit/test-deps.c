@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "kabideps.h"
@@ -166,6 +167,53 @@ START_TEST(unreadable_reference_is_an_error)
 }
 END_TEST
 
+/* rpm's Lua sets every option again for every file: the same value keeps
+ * what was read (the files are gone by the second call), another value
+ * reads its own file. */
+START_TEST(settings_set_again_keep_what_was_read)
+{
+	static const char list[] = "[x86_64]\n\tmodule_layout\n\t_printk\n";
+	static const char other_list[] = "[x86_64]\n\tmodule_layout\n";
+	struct warnings w = { "" };
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	char *ref = fx_write("Module.symvers", reference, sizeof(reference) - 1);
+	char *stablelist = fx_write("kabi_stablelist_x86_64", list, sizeof(list) - 1);
+	char *other = fx_write("other_stablelist", other_list, sizeof(other_list) - 1);
+	struct kabi_module *mod = open_at(ctx, "/lib/modules/" FX_RELEASE "/extra/fx.ko", &base);
+	struct kabi_strv req = { 0 };
+
+	kabi_ctx_set_log_fn(ctx, collect, &w);
+	ck_assert_int_eq(kabi_ctx_set_symvers(ctx, ref), 0);
+	ck_assert_int_eq(kabi_ctx_set_option(ctx, "stablelist", stablelist), 0);
+	ck_assert_int_eq(kabi_requires(ctx, NULL, mod, &req), 0);
+	ck_assert_msg(strstr(w.text, "1 import is not on the x86_64 kABI stablelist"), "%s", w.text);
+	ck_assert_ptr_null(strstr(w.text, "_printk,"));
+	unlink(ref);
+	unlink(stablelist);
+	for (int i = 0; i < 2; i++) {
+		w.text[0] = '\0';
+		kabi_strv_free(&req);
+		ck_assert_int_eq(kabi_ctx_set_symvers(ctx, ref), 0);
+		ck_assert_int_eq(kabi_ctx_set_option(ctx, "stablelist", stablelist), 0);
+		ck_assert_msg(kabi_requires(ctx, NULL, mod, &req) == 0, "%s", kabi_ctx_error(ctx));
+		ck_assert_msg(strstr(w.text, "1 import is not on the x86_64 kABI stablelist"), "%s", w.text);
+		ck_assert_ptr_null(strstr(w.text, "No such file"));
+	}
+	w.text[0] = '\0';
+	kabi_strv_free(&req);
+	ck_assert_int_eq(kabi_ctx_set_option(ctx, "stablelist", other), 0);
+	ck_assert_int_eq(kabi_requires(ctx, NULL, mod, &req), 0);
+	ck_assert_msg(strstr(w.text, "2 imports are not on the x86_64 kABI stablelist"), "%s", w.text);
+	kabi_strv_free(&req);
+	kabi_module_free(mod);
+	kabi_ctx_free(ctx);
+	free(ref);
+	free(stablelist);
+	free(other);
+	fx_cleanup();
+}
+END_TEST
+
 /* The vermagic of a kernel built without CONFIG_MODVERSIONS. */
 static const char plain_modinfo[] = "vermagic=" FX_RELEASE " SMP preempt mod_unload \0name=fx\0license=GPL\0";
 /* Its Module.symvers: every CRC 0. */
@@ -321,6 +369,7 @@ int main(void)
 	tcase_add_test(t, in_tree_module);
 	tcase_add_loop_test(t, package_satisfies_itself, 0, 2);
 	tcase_add_test(t, unreadable_reference_is_an_error);
+	tcase_add_test(t, settings_set_again_keep_what_was_read);
 	tcase_add_test(t, module_without_modversions);
 	tcase_add_test(t, stripped_versions);
 	tcase_add_test(t, crcless_module_crc_reference);
