@@ -179,7 +179,7 @@ int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_
 			 struct kabi_strv *out);
 int kabi_symsets_provides(const struct kabi_symsets *ss, const char *flavor, struct kabi_strv *out);
 
-/* ---- generation (deps.c, modinfo-deps.c) ---- */
+/* ---- what generation keeps of a module (package.c) ---- */
 /* What dependency generation needs of a module: a package keeps it after
  * the module itself is closed. */
 struct kabi_mod_view {
@@ -196,6 +196,25 @@ struct kabi_mod_view {
 };
 void kabi_view_of(const struct kabi_module *mod, struct kabi_mod_view *v);
 const char *kabi_view_modinfo(const struct kabi_mod_view *v, const char *key);
+
+/* A symbol some module of the package exports. */
+struct kabi_pkg_export {
+	const char *module; /* its path */
+	uint32_t crc;
+	unsigned flags;
+};
+/* All NULL-safe in pkg (no package: nothing). */
+const struct kabi_pkg_export *kabi_pkg_export(const struct kabi_pkg *pkg, const char *sym);
+/* name: a module name as kabi_module_name() gives it */
+bool kabi_pkg_has_module(const struct kabi_pkg *pkg, const char *name);
+const struct kabi_mod_view *kabi_pkg_view(const struct kabi_pkg *pkg, const char *path);
+struct kabi_ctx *kabi_pkg_ctx(const struct kabi_pkg *pkg);
+
+/* ---- a module's dependencies (module-deps.c, modinfo-deps.c) ---- */
+int kabi_view_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const struct kabi_mod_view *m,
+		       struct kabi_strv *out);
+int kabi_view_supplements(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
+int kabi_view_recommends(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
 bool kabi_path_in_tree(const char *path);
 /* The flavor dependencies are named after (NULL: none), and the one a
  * release names (its last -component). */
@@ -203,11 +222,18 @@ const char *kabi_flavor(struct kabi_ctx *ctx, const char *release);
 const char *kabi_release_flavor(const char *release);
 int kabi_push_sym(struct kabi_strv *out, const char *kind, const char *flavor, const char *name,
 		  const struct kabi_sym *sym);
+/* kernel-uname-r = RELEASE, or kernel-uname-r(RELEASE) where rpm takes the
+ * release for no version (doc/dependencies.md) */
+int kabi_push_uname_r(struct kabi_strv *out, const char *release, const char *flavor);
 /* The module's name from its file name: no .ko[.gz|.xz|.zst], - as _. */
 char *kabi_module_name(const char *path);
 int kabi_kmod_provides(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
 int kabi_modalias_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
 int kabi_firmware_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
+
+/* ---- the kernel side (kernel-provides.c) ---- */
+/* Provides of a kernel reference file (symvers, symsets): !kabi_path_is_module(path). */
+int kabi_reference_file_provides(struct kabi_ctx *ctx, const char *path, struct kabi_strv *out);
 
 /* ---- kABI stablelists (stablelist.c) ---- */
 /* The distribution's name of a module's architecture (x86_64, ppc64le, ...). */
@@ -221,7 +247,7 @@ bool kabi_stablelist_has(const struct kabi_stablelist *l, const char *sym);
  * NULL when there is none (reference.c). */
 const struct kabi_stablelist *kabi_ctx_stablelist(struct kabi_ctx *ctx, const char *arch);
 
-/* ---- dependency strings (deps.c) ---- */
+/* ---- dependency strings (strv.c) ---- */
 int kabi_strv_push(struct kabi_strv *sv, char *s); /* takes s */
 int kabi_strv_pushf(struct kabi_strv *sv, const char *fmt, ...) KABI_PRINTF(2, 3);
 
