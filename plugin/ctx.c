@@ -81,7 +81,7 @@ KABI_EXPORT int kabi_ctx_set_buildroot(struct kabi_ctx *ctx, const char *root)
 	free(ctx->buildroot);
 	ctx->buildroot = NULL;
 	if (len && !(ctx->buildroot = strndup(root, len)))
-		return -ENOMEM;
+		return kabi_fail(ctx, ENOMEM, "buildroot: out of memory");
 	return 0;
 }
 

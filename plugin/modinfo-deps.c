@@ -18,14 +18,12 @@
 
 static const char *const compressed_suffixes[] = { ".gz", ".xz", ".zst", ".bz2" };
 
-/* "NAME.ko" from .../NAME.ko[.gz|.xz|.zst], or NULL when it is not a .ko. */
-static char *ko_name(const char *path)
+/* The length of "NAME.ko" in base, the file name .../NAME.ko[.gz|.xz|.zst],
+ * or 0 when it is not a .ko. */
+static size_t ko_name_len(const char *base)
 {
-	const char *base = strrchr(path, '/');
-	size_t len;
+	size_t len = strlen(base);
 
-	base = base ? base + 1 : path;
-	len = strlen(base);
 	for (size_t i = 0; i < sizeof(compressed_suffixes) / sizeof(*compressed_suffixes); i++) {
 		size_t n = strlen(compressed_suffixes[i]);
 
@@ -34,21 +32,24 @@ static char *ko_name(const char *path)
 			break;
 		}
 	}
-	if (len <= 3 || strncmp(base + len - 3, ".ko", 3) != 0)
-		return NULL;
-	return strndup(base, len);
+	return len > 3 && strncmp(base + len - 3, ".ko", 3) == 0 ? len : 0;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
 }
 
 char *kabi_module_name(const char *path)
 {
-	char *name = ko_name(path);
+	const char *base = base_name(path);
+	size_t len = ko_name_len(base);
+	char *name = len ? strndup(base, len - 3) : strdup(base);
 
-	if (!name) {
-		const char *base = strrchr(path, '/');
-
-		return strdup(base ? base + 1 : path);
-	}
-	name[strlen(name) - 3] = '\0';
+	if (!len || !name)
+		return name;
 	for (char *p = name; *p; p++)
 		if (*p == '-')
 			*p = '_';
@@ -58,11 +59,15 @@ char *kabi_module_name(const char *path)
 int kabi_kmod_provides(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out)
 {
 	int style = kabi_ctx_options(ctx)->kmod;
+	const char *base = base_name(v->path);
+	size_t len = ko_name_len(base);
 	char *name;
 	int r;
 
-	if (style == KABI_KMOD_NONE || !(name = ko_name(v->path)))
+	if (style == KABI_KMOD_NONE || !len)
 		return 0;
+	if (!(name = strndup(base, len)))
+		return kabi_fail(ctx, ENOMEM, "out of memory");
 	/* a dependency is one token: such a file name cannot be one */
 	if (name[strcspn(name, " \t\n\r\v\f,()")]) {
 		kabi_log(ctx, KABI_LOG_WARNING,
@@ -207,20 +212,23 @@ static bool has_inner_colon(const char *s)
 	return *s && colon && colon[1];
 }
 
-/* Fedora: the module's first version, characters outside [0-9a-zA-Z._] as _. */
-static char *fedora_version(const struct kabi_mod_view *v)
+/* Fedora: the module's first version, characters outside [0-9a-zA-Z._] as _;
+ * *out is NULL when it has none. */
+static int fedora_version(const struct kabi_mod_view *v, char **out)
 {
 	const char *version = kabi_view_modinfo(v, "version");
 	char *s;
 
+	*out = NULL;
 	if (!version || !*version)
-		return NULL;
-	s = strdup(version);
-	for (char *p = s; p && *p; p++)
+		return 0;
+	if (!(s = *out = strdup(version)))
+		return -ENOMEM;
+	for (char *p = s; *p; p++)
 		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      *p == '.' || *p == '_'))
 			*p = '_';
-	return s;
+	return 0;
 }
 
 int kabi_modalias_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out)
@@ -242,7 +250,7 @@ int kabi_modalias_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, stru
 		if (!flavor)
 			return 0; /* no flavor, no kernel-FLAVOR: to supplement */
 	} else {
-		version = fedora_version(v);
+		r = fedora_version(v, &version);
 	}
 	for (size_t i = 0; i < v->n_modinfo && r == 0; i++) {
 		char *alias;

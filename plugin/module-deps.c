@@ -337,7 +337,7 @@ int kabi_view_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const s
 	 * the kernel's own package does that for its in-tree modules. */
 	if (kabi_ctx_options(ctx)->triggers && !kabi_path_in_tree(m->path) &&
 	    kabi_strv_pushf(out, "%s", kabi_ctx_options(ctx)->triggers) < 0)
-		return -ENOMEM;
+		return kabi_fail(ctx, ENOMEM, "out of memory");
 	return 0;
 }
 

@@ -631,8 +631,14 @@ static int read_modinfo(struct reader *rd)
 	char *p, *end;
 	size_t count = 0;
 
-	if (!s || load_section(rd, (size_t)(s - rd->secs)) < 0 || !s->data)
-		return s ? -EINVAL : 0;
+	if (!s)
+		return 0;
+	if (load_section(rd, (size_t)(s - rd->secs)) < 0)
+		return -EINVAL;
+	if (!s->data)
+		return kabi_fail(rd->ctx, EINVAL, ".modinfo: %s",
+				 s->shdr.sh_type == SHT_NOBITS ? "has no contents in the file (SHT_NOBITS)" :
+								 "empty section");
 	if (s->data[s->size - 1] != '\0')
 		return kabi_fail(rd->ctx, EINVAL, ".modinfo: last entry is not terminated");
 	/* The section lies in our private buffer: split key=value in place. */
@@ -876,5 +882,7 @@ KABI_EXPORT unsigned kabi_module_elf_machine(const struct kabi_module *mod)
 KABI_EXPORT int kabi_module_this_module_size(const struct kabi_module *mod, uint64_t *size)
 {
 	*size = mod->this_module_size;
-	return mod->has_this_module ? 0 : -ENOENT;
+	if (!mod->has_this_module)
+		return kabi_fail(mod->ctx, ENOENT, "no .gnu.linkonce.this_module section");
+	return 0;
 }

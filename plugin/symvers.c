@@ -20,7 +20,7 @@ struct kabi_symvers {
 	struct kabi_symvers_entry *entries;
 	size_t n;
 	struct kabi_hash by_name;
-	struct kabi_hash modules; /* module names, - as _; made on first use */
+	struct kabi_hash modules; /* module names (base name, - as _), made with the table */
 	char *module_names; /* their storage */
 	bool has_crcs; /* some CRC is not 0 (CONFIG_MODVERSIONS) */
 	/* From an index instead of the text: entries are filled from it
@@ -136,6 +136,40 @@ static int parse(struct kabi_ctx *ctx, struct kabi_symvers *sv)
 	return 0;
 }
 
+/* The names of the modules the entries name, as depends= gives them. */
+static int index_modules(struct kabi_ctx *ctx, struct kabi_symvers *sv)
+{
+	size_t total = 0;
+	char *p;
+
+	for (size_t i = 0; i < sv->n; i++)
+		total += strlen(sv->entries[i].module) + 1;
+	p = sv->module_names = malloc(total + 1);
+	if (!p)
+		return kabi_fail(ctx, ENOMEM, "out of memory");
+	for (size_t i = 0; i < sv->n; i++) {
+		const char *module = sv->entries[i].module, *base = strrchr(module, '/');
+		size_t len;
+		int r;
+
+		/* rows come in runs of one module */
+		if (i && strcmp(module, sv->entries[i - 1].module) == 0)
+			continue;
+		base = base ? base + 1 : module;
+		len = strlen(base);
+		memcpy(p, base, len + 1);
+		for (char *c = p; *c; c++)
+			if (*c == '-')
+				*c = '_';
+		r = kabi_hash_put(&sv->modules, p, p);
+		if (r < 0)
+			return kabi_fail(ctx, ENOMEM, "out of memory");
+		if (r == 0)
+			p += len + 1;
+	}
+	return 0;
+}
+
 static int open_symvers(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
 			struct kabi_symvers **out)
 {
@@ -161,6 +195,8 @@ static int open_symvers(struct kabi_ctx *ctx, const char *name, const void *data
 	}
 	if (r == 0)
 		r = parse(ctx, sv);
+	if (r == 0)
+		r = index_modules(ctx, sv);
 	if (r < 0) {
 		kabi_symvers_free(sv);
 		return r;
@@ -279,32 +315,9 @@ bool kabi_symvers_has_crcs(const struct kabi_symvers *sv)
 
 /* Does the kernel have a module of this name (- and _ alike)?  Module.symvers
  * names every module that exports something, which depends= targets do. */
-bool kabi_symvers_has_module(const struct kabi_symvers *csv, const char *name)
+bool kabi_symvers_has_module(const struct kabi_symvers *sv, const char *name)
 {
-	struct kabi_symvers *sv = (struct kabi_symvers *)csv; /* the index is a cache */
-
 	if (sv->idx)
 		return kabi_symvers_index_has_module(sv->idx, name);
-	if (!sv->modules.n && sv->n) {
-		size_t total = 0;
-		char *p;
-
-		for (size_t i = 0; i < sv->n; i++)
-			total += strlen(sv->entries[i].module) + 1;
-		p = sv->module_names = malloc(total + 1);
-		for (size_t i = 0; p && i < sv->n; i++) {
-			const char *base = strrchr(sv->entries[i].module, '/');
-			size_t len;
-
-			base = base ? base + 1 : sv->entries[i].module;
-			len = strlen(base);
-			memcpy(p, base, len + 1);
-			for (char *c = p; *c; c++)
-				if (*c == '-')
-					*c = '_';
-			if (kabi_hash_put(&sv->modules, p, p) == 0)
-				p += len + 1;
-		}
-	}
 	return kabi_hash_get(&sv->modules, name) != NULL;
 }
