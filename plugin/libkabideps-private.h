@@ -12,6 +12,11 @@
 
 #define KABI_EXPORT __attribute__((visibility("default")))
 #define KABI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+/* As libkmod-internal.h: a result that is an error or an owned pointer must
+ * be looked at; pointer arguments named here must not be NULL (the others
+ * may be, as their comments say). */
+#define KABI_MUST_CHECK __attribute__((warn_unused_result))
+#define KABI_NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
 
 /* Default cap on decompressed data: far above any real module (the largest
  * in-tree module, amdgpu, is ~20 MiB) and small enough to refuse bombs. */
@@ -25,9 +30,9 @@
 
 /* ---- errors and logging (ctx.c) ---- */
 /* Records the message for kabi_ctx_error() and returns -err. */
-int kabi_fail(struct kabi_ctx *ctx, int err, const char *fmt, ...) KABI_PRINTF(3, 4);
-void kabi_log(struct kabi_ctx *ctx, int level, const char *fmt, ...) KABI_PRINTF(3, 4);
-size_t kabi_ctx_max_size(const struct kabi_ctx *ctx);
+int kabi_fail(struct kabi_ctx *ctx, int err, const char *fmt, ...) KABI_PRINTF(3, 4) KABI_NONNULL(1, 3);
+void kabi_log(struct kabi_ctx *ctx, int level, const char *fmt, ...) KABI_PRINTF(3, 4) KABI_NONNULL(1, 3);
+size_t kabi_ctx_max_size(const struct kabi_ctx *ctx) KABI_NONNULL(1);
 
 enum {
 	KABI_KMOD_NONE,
@@ -52,10 +57,11 @@ struct kabi_options {
 	char *flavor; /* NULL: none, "auto": from the release, else itself */
 	char *triggers; /* package every package with modules requires, or NULL */
 };
-const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx);
-struct kabi_options *kabi_ctx_options_rw(struct kabi_ctx *ctx);
-void kabi_options_fini(struct kabi_options *opts);
-const char *kabi_ctx_buildroot(const struct kabi_ctx *ctx);
+const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx) KABI_NONNULL(1);
+struct kabi_options *kabi_ctx_options_rw(struct kabi_ctx *ctx) KABI_NONNULL(1);
+void kabi_options_fini(struct kabi_options *opts) KABI_NONNULL(1);
+/* NULL: no buildroot */
+const char *kabi_ctx_buildroot(const struct kabi_ctx *ctx) KABI_NONNULL(1);
 
 /* ---- kernel reference data, found and cached (reference.c) ---- */
 enum kabi_ref_kind {
@@ -65,21 +71,22 @@ enum kabi_ref_kind {
 	KABI_REF_KINDS
 };
 struct kabi_refs;
-struct kabi_refs *kabi_refs_new(void);
-void kabi_refs_free(struct kabi_refs *refs);
+struct kabi_refs *kabi_refs_new(void) KABI_MUST_CHECK;
+void kabi_refs_free(struct kabi_refs *refs); /* NULL-safe */
 /* Forget everything loaded (the buildroot changed). */
-void kabi_refs_drop(struct kabi_refs *refs);
-struct kabi_refs *kabi_ctx_refs(struct kabi_ctx *ctx);
+void kabi_refs_drop(struct kabi_refs *refs) KABI_NONNULL(1);
+struct kabi_refs *kabi_ctx_refs(struct kabi_ctx *ctx) KABI_NONNULL(1);
 /* The file of a kind the user named (NULL or "": search by key); setting
  * the same again keeps what is loaded. */
-int kabi_refs_set_named(struct kabi_ctx *ctx, enum kabi_ref_kind kind, const char *path);
-const char *kabi_refs_named(struct kabi_ctx *ctx, enum kabi_ref_kind kind);
-const char *kabi_refs_symvers_cache(struct kabi_ctx *ctx);
+int kabi_refs_set_named(struct kabi_ctx *ctx, enum kabi_ref_kind kind, const char *path) KABI_MUST_CHECK
+	KABI_NONNULL(1);
+const char *kabi_refs_named(struct kabi_ctx *ctx, enum kabi_ref_kind kind) KABI_NONNULL(1);
+const char *kabi_refs_symvers_cache(struct kabi_ctx *ctx) KABI_NONNULL(1);
 /* The object of a kind for key (a release or an arch), or NULL: none found
  * (a missing Module.symvers was warned about, once per release). */
-const void *kabi_refs_get(struct kabi_ctx *ctx, enum kabi_ref_kind kind, const char *key);
+const void *kabi_refs_get(struct kabi_ctx *ctx, enum kabi_ref_kind kind, const char *key) KABI_NONNULL(1);
 /* The reference file the user named that could not be read, or NULL. */
-const char *kabi_ctx_failed_reference(struct kabi_ctx *ctx);
+const char *kabi_ctx_failed_reference(struct kabi_ctx *ctx) KABI_NONNULL(1);
 
 /* ---- file contents (file.c, decompress-*.c) ---- */
 /* Bytes of a file, decompressed when needed.  Writable (a private mapping
@@ -104,29 +111,35 @@ enum kabi_compression {
 	KABI_COMP_ZSTD
 };
 
-enum kabi_compression kabi_detect_compression(const void *data, size_t size);
-/* Load path (or copy mem when path is NULL) and decompress it if needed. */
-int kabi_buf_load(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf);
+enum kabi_compression kabi_detect_compression(const void *data, size_t size) KABI_NONNULL(1);
+/* Load the file at path and decompress it if needed. */
+int kabi_buf_load(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf) KABI_MUST_CHECK
+	KABI_NONNULL(1, 2, 3);
 /* The same, but an uncompressed file is read sparsely: its first and last
  * blocks now (where ELF headers and tables are), the rest on demand. */
-int kabi_buf_open(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf);
+int kabi_buf_open(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf) KABI_MUST_CHECK
+	KABI_NONNULL(1, 2, 3);
 /* Make [off, off + len) of a sparse buffer hold the file's bytes (clipped to
  * the file); a no-op for the others. */
-int kabi_buf_need(struct kabi_ctx *ctx, struct kabi_buf *buf, uint64_t off, uint64_t len);
+int kabi_buf_need(struct kabi_ctx *ctx, struct kabi_buf *buf, uint64_t off, uint64_t len) KABI_MUST_CHECK
+	KABI_NONNULL(1, 2);
 /* Done reading on demand: closes a sparse buffer's file. */
-void kabi_buf_close_file(struct kabi_buf *buf);
-int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size, struct kabi_buf *buf);
-void kabi_buf_release(struct kabi_buf *buf);
+void kabi_buf_close_file(struct kabi_buf *buf) KABI_NONNULL(1);
+/* A copy of data, decompressed if need be. */
+int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size,
+		      struct kabi_buf *buf) KABI_MUST_CHECK KABI_NONNULL(1, 2, 4);
+void kabi_buf_release(struct kabi_buf *buf) KABI_NONNULL(1);
 
 /* Each backend decompresses in into a malloc'd buffer of at most max bytes. */
 int kabi_gunzip(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
-		size_t *out_size);
+		size_t *out_size) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5, 6);
 int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
-	      size_t *out_size);
+	      size_t *out_size) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5, 6);
 int kabi_unzstd(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
-		size_t *out_size);
+		size_t *out_size) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5, 6);
 /* Shared by the backends: grow *out for a stream whose size is unknown. */
-int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, size_t max);
+int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, size_t max) KABI_MUST_CHECK
+	KABI_NONNULL(1, 2, 3);
 
 /* ---- string set (hash.c): open addressing, keys are not copied ---- */
 struct kabi_hash_slot {
@@ -138,46 +151,52 @@ struct kabi_hash {
 	struct kabi_hash_slot *slots; /* a probe reads one slot, not three arrays */
 	size_t n, cap;
 };
-int kabi_hash_put(struct kabi_hash *h, const char *key, void *value); /* 0, 1 if present */
-void *kabi_hash_get(const struct kabi_hash *h, const char *key);
-void kabi_hash_fini(struct kabi_hash *h);
+/* 0, 1 if present, -ENOMEM */
+int kabi_hash_put(struct kabi_hash *h, const char *key, void *value) KABI_MUST_CHECK KABI_NONNULL(1, 2);
+void *kabi_hash_get(const struct kabi_hash *h, const char *key) KABI_NONNULL(1, 2);
+void kabi_hash_fini(struct kabi_hash *h) KABI_NONNULL(1);
 
 /* ---- Module.symvers (symvers.c) ---- */
-bool kabi_symvers_has_module(const struct kabi_symvers *sv, const char *name);
+bool kabi_symvers_has_module(const struct kabi_symvers *sv, const char *name) KABI_NONNULL(1, 2);
 /* false for the all-zero CRCs of a kernel without modversions */
-bool kabi_symvers_has_crcs(const struct kabi_symvers *sv);
+bool kabi_symvers_has_crcs(const struct kabi_symvers *sv) KABI_NONNULL(1);
 
 /* ---- modules (module.c) ---- */
 /* Has __versions or the extended tables; without them the imports are the
  * undefined symbols, without CRCs. */
-bool kabi_module_has_modversions(const struct kabi_module *mod);
+bool kabi_module_has_modversions(const struct kabi_module *mod) KABI_NONNULL(1);
 
 /* kabi_symvers_open() through an index in cache_dir (symvers-index.c):
  * the index when it is of the file as it is now, else a parse (and then
  * an index written for the next process). */
 int kabi_symvers_open_cached(struct kabi_ctx *ctx, const char *path, const char *cache_dir,
-			     struct kabi_symvers **sv);
+			     struct kabi_symvers **sv) KABI_MUST_CHECK KABI_NONNULL(1, 2, 3, 4);
 
 /* ---- the index of a Module.symvers (symvers-index.c) ---- */
 struct stat;
 struct kabi_symvers_index;
 /* The index in dir of the file whose state ref is, or NULL (none, another
  * state of the file, or not a valid index). */
-struct kabi_symvers_index *kabi_symvers_index_open(const char *dir, const struct stat *ref);
-void kabi_symvers_index_free(struct kabi_symvers_index *x);
-size_t kabi_symvers_index_count(const struct kabi_symvers_index *x);
-bool kabi_symvers_index_has_crcs(const struct kabi_symvers_index *x);
-void kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i, struct kabi_symvers_entry *e);
+struct kabi_symvers_index *kabi_symvers_index_open(const char *dir, const struct stat *ref) KABI_MUST_CHECK
+	KABI_NONNULL(1, 2);
+void kabi_symvers_index_free(struct kabi_symvers_index *x); /* NULL-safe */
+size_t kabi_symvers_index_count(const struct kabi_symvers_index *x) KABI_NONNULL(1);
+bool kabi_symvers_index_has_crcs(const struct kabi_symvers_index *x) KABI_NONNULL(1);
+void kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i, struct kabi_symvers_entry *e)
+	KABI_NONNULL(1, 3);
 /* The entry of name (the first row naming it), or -1. */
-long kabi_symvers_index_find(const struct kabi_symvers_index *x, const char *name);
-bool kabi_symvers_index_has_module(const struct kabi_symvers_index *x, const char *name);
+long kabi_symvers_index_find(const struct kabi_symvers_index *x, const char *name) KABI_NONNULL(1, 2);
+bool kabi_symvers_index_has_module(const struct kabi_symvers_index *x, const char *name) KABI_NONNULL(1, 2);
 /* Write the index of sv, parsed from the file in state ref (best effort). */
-void kabi_symvers_index_write(const char *dir, const struct stat *ref, const struct kabi_symvers *sv);
+void kabi_symvers_index_write(const char *dir, const struct stat *ref, const struct kabi_symvers *sv)
+	KABI_NONNULL(1, 2, 3);
 
 /* ---- symsets (symsets.c) ---- */
+/* flavor: NULL for none.  The number of sets pushed, or -ENOMEM (no message). */
 int kabi_symsets_require(const struct kabi_symsets *ss, const char *sym, uint32_t crc, const char *flavor,
-			 struct kabi_strv *out);
-int kabi_symsets_provides(const struct kabi_symsets *ss, const char *flavor, struct kabi_strv *out);
+			 struct kabi_strv *out) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5);
+int kabi_symsets_provides(const struct kabi_symsets *ss, const char *flavor,
+			  struct kabi_strv *out) KABI_MUST_CHECK KABI_NONNULL(1, 3);
 
 /* ---- what generation keeps of a module (package.c) ---- */
 /* What dependency generation needs of a module: a package keeps it after
@@ -194,8 +213,8 @@ struct kabi_mod_view {
 	const struct kabi_modinfo *modinfo;
 	size_t n_modinfo;
 };
-void kabi_view_of(const struct kabi_module *mod, struct kabi_mod_view *v);
-const char *kabi_view_modinfo(const struct kabi_mod_view *v, const char *key);
+void kabi_view_of(const struct kabi_module *mod, struct kabi_mod_view *v) KABI_NONNULL(1, 2);
+const char *kabi_view_modinfo(const struct kabi_mod_view *v, const char *key) KABI_NONNULL(1, 2);
 
 /* A symbol some module of the package exports. */
 struct kabi_pkg_export {
@@ -204,51 +223,63 @@ struct kabi_pkg_export {
 	unsigned flags;
 };
 /* All NULL-safe in pkg (no package: nothing). */
-const struct kabi_pkg_export *kabi_pkg_export(const struct kabi_pkg *pkg, const char *sym);
+const struct kabi_pkg_export *kabi_pkg_export(const struct kabi_pkg *pkg, const char *sym) KABI_NONNULL(2);
 /* name: a module name as kabi_module_name() gives it */
-bool kabi_pkg_has_module(const struct kabi_pkg *pkg, const char *name);
-const struct kabi_mod_view *kabi_pkg_view(const struct kabi_pkg *pkg, const char *path);
-struct kabi_ctx *kabi_pkg_ctx(const struct kabi_pkg *pkg);
+bool kabi_pkg_has_module(const struct kabi_pkg *pkg, const char *name) KABI_NONNULL(2);
+const struct kabi_mod_view *kabi_pkg_view(const struct kabi_pkg *pkg, const char *path) KABI_NONNULL(2);
+struct kabi_ctx *kabi_pkg_ctx(const struct kabi_pkg *pkg) KABI_NONNULL(1);
 
 /* ---- a module's dependencies (module-deps.c, modinfo-deps.c) ---- */
+/* pkg: NULL for none */
 int kabi_view_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const struct kabi_mod_view *m,
-		       struct kabi_strv *out);
-int kabi_view_supplements(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
-int kabi_view_recommends(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
-bool kabi_path_in_tree(const char *path);
+		       struct kabi_strv *out) KABI_MUST_CHECK KABI_NONNULL(1, 3, 4);
+int kabi_view_supplements(struct kabi_ctx *ctx, const struct kabi_mod_view *v,
+			  struct kabi_strv *out) KABI_MUST_CHECK KABI_NONNULL(1, 2, 3);
+int kabi_view_recommends(struct kabi_ctx *ctx, const struct kabi_mod_view *v,
+			 struct kabi_strv *out) KABI_MUST_CHECK KABI_NONNULL(1, 2, 3);
+bool kabi_path_in_tree(const char *path) KABI_NONNULL(1);
 /* The flavor dependencies are named after (NULL: none), and the one a
- * release names (its last -component). */
-const char *kabi_flavor(struct kabi_ctx *ctx, const char *release);
+ * release names (its last -component); release may be NULL (unknown). */
+const char *kabi_flavor(struct kabi_ctx *ctx, const char *release) KABI_NONNULL(1);
 const char *kabi_release_flavor(const char *release);
+/* flavor: NULL for none; -ENOMEM without a message, as the other pushes */
 int kabi_push_sym(struct kabi_strv *out, const char *kind, const char *flavor, const char *name,
-		  const struct kabi_sym *sym);
+		  const struct kabi_sym *sym) KABI_MUST_CHECK KABI_NONNULL(1, 2, 4, 5);
 /* kernel-uname-r = RELEASE, or kernel-uname-r(RELEASE) where rpm takes the
  * release for no version (doc/dependencies.md) */
-int kabi_push_uname_r(struct kabi_strv *out, const char *release, const char *flavor);
+int kabi_push_uname_r(struct kabi_strv *out, const char *release, const char *flavor) KABI_MUST_CHECK
+	KABI_NONNULL(1, 2);
 /* The module's name from its file name: no .ko[.gz|.xz|.zst], - as _. */
-char *kabi_module_name(const char *path);
-int kabi_kmod_provides(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
-int kabi_modalias_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
-int kabi_firmware_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out);
+char *kabi_module_name(const char *path) KABI_MUST_CHECK KABI_NONNULL(1);
+int kabi_kmod_provides(struct kabi_ctx *ctx, const struct kabi_mod_view *v,
+		       struct kabi_strv *out) KABI_MUST_CHECK KABI_NONNULL(1, 2, 3);
+int kabi_modalias_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v,
+		       struct kabi_strv *out) KABI_MUST_CHECK KABI_NONNULL(1, 2, 3);
+int kabi_firmware_deps(struct kabi_ctx *ctx, const struct kabi_mod_view *v,
+		       struct kabi_strv *out) KABI_MUST_CHECK KABI_NONNULL(1, 2, 3);
 
 /* ---- the kernel side (kernel-provides.c) ---- */
 /* Provides of a kernel reference file (symvers, symsets): !kabi_path_is_module(path). */
-int kabi_reference_file_provides(struct kabi_ctx *ctx, const char *path, struct kabi_strv *out);
+int kabi_reference_file_provides(struct kabi_ctx *ctx, const char *path,
+				 struct kabi_strv *out) KABI_MUST_CHECK KABI_NONNULL(1, 2, 3);
 
 /* ---- kABI stablelists (stablelist.c) ---- */
 /* The distribution's name of a module's architecture (x86_64, ppc64le, ...). */
-const char *kabi_view_arch(const struct kabi_mod_view *v);
+const char *kabi_view_arch(const struct kabi_mod_view *v) KABI_NONNULL(1);
 struct kabi_stablelist;
-int kabi_stablelist_open(struct kabi_ctx *ctx, const char *path, struct kabi_stablelist **l);
-void kabi_stablelist_free(struct kabi_stablelist *l);
-bool kabi_stablelist_has(const struct kabi_stablelist *l, const char *sym);
+int kabi_stablelist_open(struct kabi_ctx *ctx, const char *path, struct kabi_stablelist **l) KABI_MUST_CHECK
+	KABI_NONNULL(1, 2, 3);
+void kabi_stablelist_free(struct kabi_stablelist *l); /* NULL-safe */
+bool kabi_stablelist_has(const struct kabi_stablelist *l, const char *sym) KABI_NONNULL(1, 2);
 /* The stablelist for an architecture: the configured file, else
  * /lib/modules/kabi-current/kabi_stablelist_<arch> (buildroot first).
  * NULL when there is none (reference.c). */
-const struct kabi_stablelist *kabi_ctx_stablelist(struct kabi_ctx *ctx, const char *arch);
+const struct kabi_stablelist *kabi_ctx_stablelist(struct kabi_ctx *ctx, const char *arch) KABI_NONNULL(1, 2);
 
 /* ---- dependency strings (strv.c) ---- */
-int kabi_strv_push(struct kabi_strv *sv, char *s); /* takes s */
-int kabi_strv_pushf(struct kabi_strv *sv, const char *fmt, ...) KABI_PRINTF(2, 3);
+/* Takes s (NULL: a failed allocation, -ENOMEM); -ENOMEM has no message. */
+int kabi_strv_push(struct kabi_strv *sv, char *s) KABI_MUST_CHECK KABI_NONNULL(1);
+int kabi_strv_pushf(struct kabi_strv *sv, const char *fmt, ...) KABI_PRINTF(2, 3) KABI_MUST_CHECK
+	KABI_NONNULL(1, 2);
 
 #endif
