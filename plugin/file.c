@@ -92,8 +92,9 @@ static int open_regular(struct kabi_ctx *ctx, const char *path, size_t *size)
 
 static int map_and_decompress(struct kabi_ctx *ctx, int fd, size_t size, struct kabi_buf *buf)
 {
-	/* Private and writable: libelf converts foreign byte order in place,
-	 * and only the pages it touches get copied. */
+	/* Private and writable: the text parsers split lines in place (libelf
+	 * converts into copies of its own), and only the pages written to are
+	 * copied. */
 	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	int r;
 

@@ -4,7 +4,7 @@
  *
  * Every export goes into exactly one set: the group a groups file names it
  * in, else the directory of the exporting module (SUSE's grouping; exports
- * of vmlinux form the set "vmlinux").  Styles (rpm-generators.md section 3):
+ * of vmlinux form the set "vmlinux").  Styles (doc/rpm-generators.md, "Symsets"):
  *   suse   lines 0xCRC\tSYM\tMODULE\tTYPE sorted by symbol; hash = md5/16
  *   rhel5  lines 0xCRC\tSYM\tMODULE; hash = sha1 of the CRC strings
  * The tarball is reproducible: sorted members, fixed times and owners, no

@@ -90,7 +90,8 @@ const char *kabi_ctx_failed_reference(struct kabi_ctx *ctx) KABI_NONNULL(1);
 
 /* ---- file contents (file.c, decompress-*.c) ---- */
 /* Bytes of a file, decompressed when needed.  Writable (a private mapping
- * or a heap copy) because libelf may convert byte order in place.  A plain
+ * or a heap copy) because the parsers split .modinfo and text in place
+ * (libelf never writes to it: it converts byte order into copies).  A plain
  * module is read sparsely: data spans the whole file, but only the blocks
  * kabi_buf_need() was asked for hold its bytes (system calls, not bytes,
  * are the cost of reading a module tree). */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Dependencies from a module's name and .modinfo, as Fedora and SUSE make
- * them (rpm-generators.md section 2):
+ * them (doc/rpm-generators.md, "Names from a module's name and .modinfo"):
  *   kmod(NAME.ko)                   Fedora kmod.attr; SUSE with - as _
  *   modalias(ALIAS) = VERSION       Fedora modalias.prov (Provides)
  *   modalias(kernel-FLAVOR:ALIAS)   SUSE find-supplements.ksyms (Supplements)

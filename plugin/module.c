@@ -3,7 +3,8 @@
  * Reading one kernel module: exports with CRCs, imports with CRCs, modinfo.
  * Class and byte order independent (gelf for headers and symbols, explicit
  * target-order reads for raw section contents).  Every offset taken from
- * the file is checked against the section it points into.
+ * the file is checked against the section it points into
+ * (doc/module-formats.md, "Section headers and byte order").
  */
 #include <errno.h>
 #include <gelf.h>
@@ -382,7 +383,7 @@ static int ksymtab_index(struct reader *rd, const struct found_sym *ks, size_t *
 	return 0;
 }
 
-/* The CRC of one export, by era (module-formats.md section 1). */
+/* The CRC of one export, by era (doc/module-formats.md, "Exports and their CRCs"). */
 static int export_crc(struct reader *rd, const struct found_sym *ks, struct kabi_sym *out)
 {
 	const char *suffix = rd->secs[ks->shndx].name + strlen("__ksymtab");

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Module.symvers (and symvers.gz/.xz/.zst) of every kernel era, see
- * module-formats.md section 4:
+ * Module.symvers (and symvers.gz/.xz/.zst) of every kernel era
+ * (doc/module-formats.md, "Module.symvers"):
  *   <= 2.6.17      crc sym module
  *   2.6.18 - 5.3   crc sym module type
  *   5.4 - 5.6-rc6  crc sym ns module type

@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Where a module keeps the CRCs of its exports (module-formats.md). */
+/* Where a module keeps the CRCs of its exports (doc/module-formats.md,
+ * "Exports and their CRCs"). */
 enum fx_era {
 	FX_ABS, /* <= 5.18: absolute __crc_SYM symbols */
 	FX_REL, /* 4.10-5.18 MODULE_REL_CRCS: __crc_SYM labels data in .rodata */
