@@ -236,6 +236,8 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 	for (size_t i = 0; requires && i < files->n; i++) {
 		struct kabi_module *mod = NULL;
 
+		if (!kabi_path_is_module(files->paths[i]))
+			continue; /* a kernel's reference file: only provides (kabi_generate) */
 		if (take_module(pf, i, files->paths[i], &mod) < 0) {
 			bad[i] = true;
 		} else if ((!mod && kabi_module_open(ctx, files->paths[i], &mod) < 0) ||
