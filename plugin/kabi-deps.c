@@ -402,6 +402,13 @@ static int run_tools(char **argv)
 	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
 
+	if (!*KABI_DEPS_TOOLS) {
+		fprintf(stderr,
+			"kabi-deps: %s needs librpm, and this kabi-deps was built without rpm "
+			"(meson -Drpm=disabled, or no rpm found)\n",
+			argv[1]);
+		return EXIT_USAGE;
+	}
 	/* without /proc (an rpm transaction in a fresh root), the path it was
 	 * run by, when that names a directory (the triggers run /usr/bin/kabi-deps) */
 	if (len <= 0 && strchr(argv[0], '/') && strlen(argv[0]) < sizeof(self))
