@@ -203,9 +203,26 @@ mkdir -p %%{buildroot}/var/lib/rpm-state/kabi-deps
 """
 
 
+# Where the scratch roots, like the distributions, have kabi-deps and
+# their configuration and state: what meson fills into the script there.
+TRIGGER_PATHS = {"@BINDIR@": "/usr/bin", "@SYSCONFDIR@": "/etc", "@LOCALSTATEDIR@": "/var"}
+
+
+def depmod_trigger(srcdir, dest):
+    """packaging/depmod-trigger.sh.in with the paths of a distribution's
+    layout, as meson configures it for prefix /usr, written to dest."""
+    text = open(os.path.join(srcdir, "packaging/depmod-trigger.sh.in")).read()
+    for key, value in TRIGGER_PATHS.items():
+        text = text.replace(key, value)
+    assert "@" not in re.sub(r"\$@|\"\$@\"", "", text), "an unconfigured @...@ in depmod-trigger.sh.in"
+    with open(dest, "w") as f:
+        f.write(text)
+    os.chmod(dest, 0o755)
+
+
 def triggers_package(srcdir, sources):
     """The spec of a kabi-deps-triggers-1-1 with the stanzas exactly as
     kabi-deps.spec has them; its script is copied into sources."""
     os.makedirs(sources, exist_ok=True)
-    shutil.copy(os.path.join(srcdir, "packaging/depmod-trigger.sh"), sources)
+    depmod_trigger(srcdir, os.path.join(sources, "depmod-trigger.sh"))
     return TRIGGERS_SPEC % "\n".join(kind + rest for kind, rest in trigger_stanzas(srcdir))

@@ -136,6 +136,14 @@ for p in "$main" "$libs" "$triggers"; do
 	rpm2cpio "$p" | (cd "$root" && cpio -idm --quiet)
 done
 check_named_paths "$root" packaged
+# The packaged depmod-trigger names this rpm's directories (meson fills them in)
+trigger=$root$(rpm --eval '%{_libexecdir}')/kabi-deps/depmod-trigger
+for line in "kabi_deps=$(rpm --eval '%{_bindir}')/kabi-deps" \
+	"conf=\${KABI_DEPS_TRIGGER_CONF:-$(rpm --eval '%{_sysconfdir}')/kabi-deps/triggers.conf}" \
+	"state=\${KABI_DEPS_TRIGGER_STATE:-$(rpm --eval '%{_localstatedir}')/lib/rpm-state/kabi-deps/removed}"; do
+	grep -qxF "$line" "$trigger"; check $? "depmod-trigger has $line"
+done
+has "$triggers" "$(rpm --eval '%{_localstatedir}')/lib/rpm-state/kabi-deps"
 # The packaged CLI, with the packaged library, on a real Module.symvers.
 # (The directories are this rpm's: an rpm built with its own prefix has
 # its own %_prefix.)
