@@ -7,6 +7,24 @@
  * 0 on success or a negative errno value; kabi_ctx_error() then says what
  * went wrong (without the file name, which the caller prints).
  * Strings returned by the library live as long as the object they came from.
+ *
+ * ABI: frozen.  The structs the library hands out in arrays or fills in
+ * (kabi_sym, kabi_modinfo, kabi_symvers_entry, kabi_symset, kabi_strv) keep
+ * their layout: no field is ever added, removed, reordered or retyped, and
+ * no existing function changes; what is new comes as new functions in a new
+ * version node of libkabideps.sym.  The other structs are opaque.  The
+ * built library is checked against plugin/libkabideps.abi
+ * (tests/unit/test-abi.sh).
+ *
+ * Threads: the library has no global state to guard (libarchive is loaded
+ * once, under pthread_once).  A context and everything made with it or
+ * found through it (modules, Module.symvers tables, symsets, packages, the
+ * reference data it caches, its error message) are used by one thread at
+ * a time; separate contexts may run in parallel.  A module is not tied to
+ * its thread or context: once opened it may be handed to another thread
+ * (with the synchronisation any data needs) and read there, also with
+ * another context, and freed there (kabi-deps opens modules ahead in worker
+ * threads, one context each).
  */
 #ifndef KABIDEPS_H
 #define KABIDEPS_H
