@@ -326,32 +326,49 @@ static void dep_text(const struct dep *d, char *full, size_t size)
 	snprintf(full, size, "%s%s%s", d->name, *d->evr ? " = " : "", d->evr);
 }
 
+/* An unmet requirement as both reports show it. */
+struct unmet_req {
+	const struct dep *d;
+	enum req_kind kind;
+	char what[512]; /* the symbol, set or release */
+	char full[1024]; /* the dependency as rpm writes it */
+};
+
+/* The next unmet requirement of the pair at *i or after, described (and *i
+ * past it); false when there are no more. */
+static bool next_unmet(const struct dep_list *kmod, const bool *met, size_t *i, struct unmet_req *u)
+{
+	for (; *i < kmod->n; (*i)++) {
+		if (met && met[*i])
+			continue;
+		u->d = &kmod->v[(*i)++];
+		u->kind = describe(u->d, u->what, sizeof(u->what));
+		dep_text(u->d, u->full, sizeof(u->full));
+		return true;
+	}
+	return false;
+}
+
 /* The pair as JSON: the verdict and every unmet dependency. */
 static void json_pair(const struct dep_list *kmod, const struct dep_list *kernel, const bool *met,
 		      size_t unmet, bool first)
 {
+	struct unmet_req u;
+
 	printf("%s\n  {\"kmod\": ", first ? "" : ",");
 	json_string(stdout, kmod->label);
 	fputs(", \"kernel\": ", stdout);
 	json_string(stdout, kernel->label);
 	printf(", \"fits\": %s, \"checked\": %zu, \"unmet\": [", unmet ? "false" : "true", kmod->n);
-	for (size_t i = 0, k = 0; i < kmod->n; i++) {
-		const struct dep *d = &kmod->v[i];
-		char what[512], full[1024];
-		enum req_kind kind;
-
-		if (met && met[i])
-			continue;
-		kind = describe(d, what, sizeof(what));
-		dep_text(d, full, sizeof(full));
+	for (size_t i = 0, k = 0; next_unmet(kmod, met, &i, &u);) {
 		fputs(k++ ? ", {\"dependency\": " : "{\"dependency\": ", stdout);
-		json_string(stdout, full);
-		printf(", \"kind\": \"%s\", \"name\": ", req_kind_names[kind]);
-		json_string(stdout, what);
+		json_string(stdout, u.full);
+		printf(", \"kind\": \"%s\", \"name\": ", req_kind_names[u.kind]);
+		json_string(stdout, u.what);
 		fputs(", \"needed\": ", stdout);
-		json_string(stdout, d->evr);
+		json_string(stdout, u.d->evr);
 		fputs(", \"kernel\": ", stdout);
-		json_string(stdout, kernel_has(kmod, kernel, d->name));
+		json_string(stdout, kernel_has(kmod, kernel, u.d->name));
 		putchar('}');
 	}
 	fputs("]}", stdout);
@@ -361,6 +378,7 @@ static void json_pair(const struct dep_list *kmod, const struct dep_list *kernel
 static void print_details(const struct dep_list *kmod, const struct dep_list *kernel, const bool *met,
 			  size_t unmet)
 {
+	struct unmet_req u;
 	size_t width = 0;
 
 	printf("%s\n  against %s: %s", kmod->label, kernel->label, unmet ? "DOES NOT FIT" : "fits");
@@ -374,27 +392,20 @@ static void print_details(const struct dep_list *kmod, const struct dep_list *ke
 		if ((!met || !met[i]) && len > width)
 			width = len;
 	}
-	for (size_t i = 0; i < kmod->n; i++) {
-		const struct dep *d = &kmod->v[i];
-		const char *has = kernel_has(kmod, kernel, d->name);
-		char what[512], full[1024];
-		enum req_kind kind;
+	for (size_t i = 0; next_unmet(kmod, met, &i, &u);) {
+		const char *has = kernel_has(kmod, kernel, u.d->name);
 
-		if (met && met[i])
-			continue;
-		kind = describe(d, what, sizeof(what));
-		dep_text(d, full, sizeof(full));
-		printf("    %-*s  ", (int)width, full);
-		if (kind == REQ_RELEASE && !has)
-			printf("kernel build %s: this kernel names no such build\n", what);
-		else if (kind == REQ_RELEASE)
+		printf("    %-*s  ", (int)width, u.full);
+		if (u.kind == REQ_RELEASE && !has)
+			printf("kernel build %s: this kernel names no such build\n", u.what);
+		else if (u.kind == REQ_RELEASE)
 			printf("another kernel build: this kernel is %s\n", has);
 		else if (!has)
-			printf("%s %s is absent from this kernel\n", req_kind_names[kind], what);
-		else if (kind == REQ_SET)
-			printf("set %s changed: the kernel has %s\n", what, has);
+			printf("%s %s is absent from this kernel\n", req_kind_names[u.kind], u.what);
+		else if (u.kind == REQ_SET)
+			printf("set %s changed: the kernel has %s\n", u.what, has);
 		else
-			printf("CRC of %s differs: the kernel has %s\n", what, has);
+			printf("CRC of %s differs: the kernel has %s\n", u.what, has);
 	}
 }
 

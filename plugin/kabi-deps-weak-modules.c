@@ -585,8 +585,12 @@ static void add_kmod(struct wm *wm, struct kernel *k, bool updates, const char *
 	m->image = xasprintf("%s/%s/%s", k->image, updates ? "updates" : "extra", subpath);
 }
 
-static void walk_kmods(struct wm *wm, struct kernel *k, bool updates, const char *dir, const char *sub,
-		       int depth)
+/* What a walk of a tree below a kernel's modules directory visits: an entry
+ * that is not a directory (or one 32 levels down), with its host path, its
+ * path below the walk's start, and its lstat (st_mode 0: gone meanwhile). */
+typedef void visit_fn(struct wm *wm, void *data, const char *path, const char *sub, const struct stat *st);
+
+static void walk_tree(struct wm *wm, const char *dir, const char *sub, int depth, visit_fn *visit, void *data)
 {
 	size_t n;
 	int err;
@@ -597,19 +601,33 @@ static void walk_kmods(struct wm *wm, struct kernel *k, bool updates, const char
 	for (size_t i = 0; i < n; i++) {
 		char *p = xasprintf("%s/%s", dir, names[i]);
 		char *s = *sub ? xasprintf("%s/%s", sub, names[i]) : xstrdup(names[i]);
-		char *name;
 		struct stat st;
 
 		if (lstat(p, &st) < 0)
 			st.st_mode = 0;
 		if (S_ISDIR(st.st_mode) && depth < 32)
-			walk_kmods(wm, k, updates, p, s, depth + 1);
-		else if (S_ISREG(st.st_mode) && (name = module_name(p)))
-			add_kmod(wm, k, updates, p, s, name);
+			walk_tree(wm, p, s, depth + 1, visit, data);
+		else
+			visit(wm, data, p, s, &st);
 		free(p);
 		free(s);
 	}
 	free_strv(names, n);
+}
+
+/* The modules below extra/ or updates/ of a kernel. */
+struct kmod_walk {
+	struct kernel *k;
+	bool updates;
+};
+
+static void visit_kmod(struct wm *wm, void *data, const char *path, const char *sub, const struct stat *st)
+{
+	const struct kmod_walk *w = data;
+	char *name;
+
+	if (S_ISREG(st->st_mode) && (name = module_name(path)))
+		add_kmod(wm, w->k, w->updates, path, sub, name);
 }
 
 static void read_kmod(struct wm *wm, struct kmod *m)
@@ -662,74 +680,61 @@ static bool parse_module_path(const struct wm *wm, const char *image, char **rel
 	return *release != NULL;
 }
 
-static void scan_weak_updates(struct wm *wm, struct kernel *k, const char *dir, const char *sub, int depth)
+/* An entry of a kernel's weak-updates/: a weak link of ours, or what
+ * occupies its place. */
+static void visit_weak_update(struct wm *wm, void *data, const char *p, const char *s, const struct stat *st)
 {
-	size_t n;
-	int err;
-	char **names = list_dir(dir, &n, &err);
+	struct kernel *k = data;
+	char target[PATH_MAX], *image = NULL, *name;
+	ssize_t len;
+	struct link l = { 0 };
+	size_t rl = strlen(wm->root);
 
-	if (!names && err != ENOENT)
-		warn(wm, "%s: %s", dir, strerror(err));
-	for (size_t i = 0; i < n; i++) {
-		char *p = xasprintf("%s/%s", dir, names[i]);
-		char *s = *sub ? xasprintf("%s/%s", sub, names[i]) : xstrdup(names[i]);
-		char target[PATH_MAX], *image = NULL, *name = module_name(s);
-		struct stat st;
-		ssize_t len;
-		struct link l = { 0 };
-		size_t rl = strlen(wm->root);
+	if (!st->st_mode)
+		return; /* gone meanwhile */
+	name = module_name(s);
+	if (!S_ISLNK(st->st_mode)) {
+		strv_push(&k->occupied, &k->n_occupied, s);
+		if (name)
+			strv_push(&k->own_names, &k->n_own_names, name);
+	} else if ((len = readlink(p, target, sizeof(target) - 1)) <= 0) {
+		warn(wm, "%s: cannot read the link: %s", p, strerror(errno));
+		strv_push(&k->occupied, &k->n_occupied, s);
+	} else {
+		char *from;
 
-		if (lstat(p, &st) < 0) {
-			/* gone meanwhile */
-		} else if (S_ISDIR(st.st_mode) && depth < 32) {
-			scan_weak_updates(wm, k, p, s, depth + 1);
-		} else if (!S_ISLNK(st.st_mode)) {
+		target[len] = '\0';
+		if (target[0] == '/' && rl && strncmp(target, wm->root, rl) == 0 && target[rl] == '/') {
+			/* made with the host path of the root: dangles in the image */
+			l.host_path = true;
+			image = normalize(target + rl);
+		} else if (target[0] == '/') {
+			image = normalize(target);
+		} else {
+			from = xasprintf("%s/weak-updates/%s/../%s", k->image, s, target);
+			image = normalize(from);
+			free(from);
+		}
+		/* ours: a module's name, pointing at a module's place */
+		if (name && parse_module_path(wm, image, &l.release, &l.updates, &l.target_subpath)) {
+			l.subpath = xstrdup(s);
+			k->links = xrealloc(k->links, (k->n_links + 1) * sizeof(*k->links));
+			k->links[k->n_links++] = l;
+		} else {
+			char *host = host_path(wm, image);
+
+			warn(wm, "%s -> %s%s: %s: not a weak link of ours, left alone", p, target,
+			     exists(host) ? "" : ", which does not exist",
+			     name ? "points outside /lib/modules/*/{extra,updates}" :
+				    "not named as a module");
 			strv_push(&k->occupied, &k->n_occupied, s);
 			if (name)
 				strv_push(&k->own_names, &k->n_own_names, name);
-		} else if ((len = readlink(p, target, sizeof(target) - 1)) <= 0) {
-			warn(wm, "%s: cannot read the link: %s", p, strerror(errno));
-			strv_push(&k->occupied, &k->n_occupied, s);
-		} else {
-			char *from;
-
-			target[len] = '\0';
-			if (target[0] == '/' && rl && strncmp(target, wm->root, rl) == 0 &&
-			    target[rl] == '/') {
-				/* made with the host path of the root: dangles in the image */
-				l.host_path = true;
-				image = normalize(target + rl);
-			} else if (target[0] == '/') {
-				image = normalize(target);
-			} else {
-				from = xasprintf("%s/weak-updates/%s/../%s", k->image, s, target);
-				image = normalize(from);
-				free(from);
-			}
-			/* ours: a module's name, pointing at a module's place */
-			if (name && parse_module_path(wm, image, &l.release, &l.updates, &l.target_subpath)) {
-				l.subpath = xstrdup(s);
-				k->links = xrealloc(k->links, (k->n_links + 1) * sizeof(*k->links));
-				k->links[k->n_links++] = l;
-			} else {
-				char *host = host_path(wm, image);
-
-				warn(wm, "%s -> %s%s: %s: not a weak link of ours, left alone", p, target,
-				     exists(host) ? "" : ", which does not exist",
-				     name ? "points outside /lib/modules/*/{extra,updates}" :
-					    "not named as a module");
-				strv_push(&k->occupied, &k->n_occupied, s);
-				if (name)
-					strv_push(&k->own_names, &k->n_own_names, name);
-				free(host);
-			}
+			free(host);
 		}
-		free(image);
-		free(name);
-		free(p);
-		free(s);
 	}
-	free_strv(names, n);
+	free(image);
+	free(name);
 }
 
 /* ---- deciding ------------------------------------------------------------ */
@@ -1421,9 +1426,9 @@ int kabi_deps_weak_modules(int argc, char **argv)
 		char *extra = xasprintf("%s/extra", k->host), *updates = xasprintf("%s/updates", k->host);
 		char *weak = xasprintf("%s/weak-updates", k->host);
 
-		walk_kmods(&wm, k, true, updates, "", 0);
-		walk_kmods(&wm, k, false, extra, "", 0);
-		scan_weak_updates(&wm, k, weak, "", 0);
+		walk_tree(&wm, updates, "", 0, visit_kmod, &(struct kmod_walk){ k, true });
+		walk_tree(&wm, extra, "", 0, visit_kmod, &(struct kmod_walk){ k, false });
+		walk_tree(&wm, weak, "", 0, visit_weak_update, k);
 		free(extra);
 		free(updates);
 		free(weak);
