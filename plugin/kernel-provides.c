@@ -218,6 +218,8 @@ KABI_EXPORT int kabi_kernel_provides(struct kabi_ctx *ctx, const char *ref, stru
 		const struct kabi_symvers *found = kabi_ctx_reference(ctx, ref);
 		const struct kabi_symsets *sets = kabi_ctx_symsets(ctx, ref);
 
+		if (kabi_refs_out_of_memory(ctx))
+			return kabi_fail(ctx, ENOMEM, "out of memory while reading the kernel reference");
 		if (!found && !sets)
 			return kabi_fail(ctx, ENOENT,
 					 "no such file, and no kernel reference data for release %s", ref);

@@ -85,6 +85,9 @@ const char *kabi_refs_symvers_cache(struct kabi_ctx *ctx) KABI_NONNULL(1);
 /* The object of a kind for key (a release or an arch), or NULL: none found
  * (a missing Module.symvers was warned about, once per release). */
 const void *kabi_refs_get(struct kabi_ctx *ctx, enum kabi_ref_kind kind, const char *key) KABI_NONNULL(1);
+/* Was reference data lost to a failed allocation since the last call?
+ * (Then what was made without it is wrong: the call fails with ENOMEM.) */
+bool kabi_refs_out_of_memory(struct kabi_ctx *ctx) KABI_NONNULL(1);
 /* The reference file the user named that could not be read, or NULL. */
 const char *kabi_ctx_failed_reference(struct kabi_ctx *ctx) KABI_NONNULL(1);
 

@@ -321,6 +321,8 @@ int kabi_view_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const s
 	const char *failed = kabi_ctx_failed_reference(ctx);
 	int r;
 
+	if (kabi_refs_out_of_memory(ctx))
+		return kabi_fail(ctx, ENOMEM, "out of memory while reading the kernel reference");
 	/* Without the reference it was told to use, every kernel() would be a
 	 * ksym(): no Requires at all is the honest answer, with an error. */
 	if (failed)
@@ -331,6 +333,9 @@ int kabi_view_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const s
 		return r;
 	check_depends(ctx, pkg, m, ref);
 	check_stablelist(ctx, pkg, m);
+	/* (the symsets and the stablelist are looked up on the way) */
+	if (kabi_refs_out_of_memory(ctx))
+		return kabi_fail(ctx, ENOMEM, "out of memory while reading the kernel reference");
 	if (kabi_ctx_options(ctx)->firmware == KABI_FIRMWARE_REQUIRES && kabi_firmware_deps(ctx, m, out) < 0)
 		return -ENOMEM;
 	/* The package that runs depmod for it (file triggers, not scriptlets);

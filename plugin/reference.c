@@ -116,6 +116,9 @@ struct refcache {
 struct kabi_refs {
 	struct refcache cache[KABI_REF_KINDS];
 	char *symvers_cache; /* where indexes of Module.symvers files go, or NULL */
+	/* Reference data was lost to a failed allocation since the last
+	 * kabi_refs_out_of_memory(): the caller's result would lack it. */
+	bool out_of_memory;
 };
 
 /* Marks a key whose file was searched for and not found. */
@@ -233,11 +236,14 @@ static void *search(struct kabi_ctx *ctx, const struct refkind *kind, const char
 		for (const struct place *pl = kind->places; pl->before; pl++) {
 			char path[4096];
 			void *obj;
+			int err;
 
 			if (!place_path(path, sizeof(path), roots[r], pl, key) || access(path, R_OK) != 0)
 				continue;
-			if (kind->open(ctx, path, &obj) == 0)
+			err = kind->open(ctx, path, &obj);
+			if (err == 0)
 				return obj;
+			kabi_ctx_refs(ctx)->out_of_memory |= err == -ENOMEM;
 			kabi_log(ctx, KABI_LOG_WARNING, "%s: %s", path, kabi_ctx_error(ctx));
 		}
 	}
@@ -246,10 +252,16 @@ static void *search(struct kabi_ctx *ctx, const struct refkind *kind, const char
 
 static void *named(struct kabi_ctx *ctx, struct refcache *rc, const struct refkind *kind)
 {
-	if (!rc->named && !rc->named_failed && kind->open(ctx, rc->named_path, &rc->named) < 0) {
+	int r;
+
+	if (!rc->named && !rc->named_failed && (r = kind->open(ctx, rc->named_path, &rc->named)) < 0) {
 		kabi_log(ctx, kind->named_is_fatal ? KABI_LOG_ERR : KABI_LOG_WARNING, "%s: %s",
 			 rc->named_path, kabi_ctx_error(ctx));
-		rc->named_failed = true;
+		/* (out of memory is tried again next time) */
+		if (r == -ENOMEM)
+			kabi_ctx_refs(ctx)->out_of_memory = true;
+		else
+			rc->named_failed = true;
 	}
 	return rc->named;
 }
@@ -282,6 +294,7 @@ const void *kabi_refs_get(struct kabi_ctx *ctx, enum kabi_ref_kind k, const char
 		/* not cached: found again (and warned about again) next time */
 		free(copy);
 		kind->free(obj);
+		kabi_ctx_refs(ctx)->out_of_memory = true;
 		return NULL;
 	}
 	return obj;
@@ -300,6 +313,14 @@ KABI_EXPORT const struct kabi_symsets *kabi_ctx_symsets(struct kabi_ctx *ctx, co
 const struct kabi_stablelist *kabi_ctx_stablelist(struct kabi_ctx *ctx, const char *arch)
 {
 	return kabi_refs_get(ctx, KABI_REF_STABLELIST, arch);
+}
+
+bool kabi_refs_out_of_memory(struct kabi_ctx *ctx)
+{
+	bool lost = kabi_ctx_refs(ctx)->out_of_memory;
+
+	kabi_ctx_refs(ctx)->out_of_memory = false;
+	return lost;
 }
 
 const char *kabi_ctx_failed_reference(struct kabi_ctx *ctx)

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "kabideps.h"
@@ -100,21 +102,50 @@ enum call {
 	PKG_REQUIRES,
 	KERNEL_PROVIDES,
 	GENERATE,
+	REQUIRES_SEARCHED,
 	CALLS
 };
 
 static const char *const call_names[CALLS] = {
-	"open plain",  "open xz",  "open gz",  "open zst",	   "open symvers",    "set buildroot",
-	"set options", "requires", "provides", "package requires", "kernel provides", "generate",
+	"open plain",
+	"open xz",
+	"open gz",
+	"open zst",
+	"open symvers",
+	"set buildroot",
+	"set options",
+	"requires",
+	"provides",
+	"package requires",
+	"kernel provides",
+	"generate",
+	"requires, reference searched",
 };
 
 struct input {
 	unsigned char *img, *packed[3];
 	size_t size, packed_size[3];
 	char *symvers;
+	char root[256]; /* a buildroot with a kernel's reference and a stablelist */
 };
 
 static struct input in;
+
+static const char *const root_dirs[] = {
+	"",
+	"/usr",
+	"/usr/src",
+	"/usr/src/kernels",
+	"/usr/src/kernels/" FX_RELEASE,
+	"/lib",
+	"/lib/modules",
+	"/lib/modules/kabi-current",
+};
+static const char *const root_files[] = {
+	"/usr/src/kernels/" FX_RELEASE "/Module.symvers",
+	"/lib/modules/kabi-current/kabi_stablelist_x86_64",
+};
+static const char stablelist[] = "[fx]\n\tmodule_layout\n";
 
 static void make_input(void)
 {
@@ -127,6 +158,38 @@ static void make_input(void)
 	for (size_t h = 0; h < 3; h++)
 		in.packed[h] = fx_compress(hows[h], in.img, in.size, &in.packed_size[h]);
 	in.symvers = fx_write("Module.symvers", reference, sizeof(reference) - 1);
+	snprintf(in.root, sizeof(in.root), "%s", in.symvers);
+	strcpy(strrchr(in.root, '/'), "/root");
+	for (size_t i = 0; i < sizeof(root_dirs) / sizeof(*root_dirs); i++) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s%s", in.root, root_dirs[i]);
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		char path[512];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s%s", in.root, root_files[i]);
+		ck_assert_ptr_nonnull(f = fopen(path, "w"));
+		fputs(i ? stablelist : reference, f);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+}
+
+static void remove_input(void)
+{
+	char path[512];
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s%s", in.root, root_files[i]);
+		unlink(path);
+	}
+	for (size_t i = sizeof(root_dirs) / sizeof(*root_dirs); i-- > 0;) {
+		snprintf(path, sizeof(path), "%s%s", in.root, root_dirs[i]);
+		rmdir(path);
+	}
+	fx_cleanup();
 }
 
 /* A context as the call needs it, made with memory to spare. */
@@ -140,7 +203,10 @@ static struct kabi_ctx *setup(enum call c, struct warnings *w, struct kabi_modul
 	*pkg = NULL;
 	if (c >= REQUIRES) {
 		ck_assert_int_eq(kabi_module_open_mem(ctx, "/extra/fx.ko", in.img, in.size, mod), 0);
-		ck_assert_int_eq(kabi_ctx_set_symvers(ctx, in.symvers), 0);
+		if (c == REQUIRES_SEARCHED)
+			ck_assert_int_eq(kabi_ctx_set_buildroot(ctx, in.root), 0);
+		else
+			ck_assert_int_eq(kabi_ctx_set_symvers(ctx, in.symvers), 0);
 		ck_assert_int_eq(kabi_ctx_set_option(ctx, "kmod", "fedora"), 0);
 		ck_assert_int_eq(kabi_ctx_set_option(ctx, "modalias", "provides"), 0);
 		ck_assert_int_eq(kabi_ctx_set_option(ctx, "firmware", "requires"), 0);
@@ -194,6 +260,7 @@ static int run(enum call c, struct kabi_ctx *ctx, struct kabi_module *mod, struc
 			return r;
 		return kabi_ctx_set_symvers_cache(ctx, "/nonexistent");
 	case REQUIRES:
+	case REQUIRES_SEARCHED:
 		return kabi_requires(ctx, NULL, mod, out);
 	case PROVIDES:
 		return kabi_provides(ctx, mod, out);
@@ -240,8 +307,11 @@ START_TEST(every_allocation_fails_once)
 	ctx = setup(c, &want_w, &mod, &pkg);
 	ck_assert_msg(run(c, ctx, mod, pkg, &want_out) == 0, "%s: %s", call_names[c], kabi_ctx_error(ctx));
 	want = joined(&want_out);
-	if (c == REQUIRES)
+	if (c == REQUIRES || c == REQUIRES_SEARCHED)
 		ck_assert_msg(!strstr(want_w.text, "depends on"), "fixture: %s", want_w.text);
+	if (c == REQUIRES_SEARCHED)
+		ck_assert_msg(strstr(want, "kernel(_printk)") && strstr(want_w.text, "stablelist"),
+			      "fixture: %s%s", want, want_w.text);
 	kabi_strv_free(&want_out);
 	kabi_pkg_free(pkg);
 	kabi_module_free(mod);
@@ -284,7 +354,7 @@ START_TEST(every_allocation_fails_once)
 	}
 	ck_assert_int_gt(n, 0);
 	free(want);
-	fx_cleanup();
+	remove_input();
 }
 END_TEST
 
