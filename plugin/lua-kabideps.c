@@ -155,7 +155,7 @@ static int l_generate(lua_State *L)
 
 /* read_ahead(pattern): the buildroot's module files that match pattern (rpm's
  * %__kabideps_path) are read on worker threads, for the next generate()
- * calls (rpm < 4.20 and the Lua generator give one path a call).  After a
+ * calls (the Lua generator is given one path a call).  After a
  * generate(), whose context it uses; again for the same tree: nothing. */
 static int l_read_ahead(lua_State *L)
 {
