@@ -22,7 +22,8 @@ rpm's own time, the same both ways.
 (KABI_DEPS_THREADS=0), and exit 1 unless every subpackage has exactly the
 same Provides and Requires both ways (the sibling rule sees a subpackage's
 own files only) and the extra subpackage requires kernel() symbols of the
-main one.  --modules N takes the first N modules of the tree, --under DIR...
+main one.  --tree DIR --symvers FILE: another kernel's modules (e.g. in a
+Debian 13 root, for its rpm 4.20).  --modules N takes the first N modules of the tree, --under DIR...
 those under these directories of it (kernel/net ...).
 """
 import argparse, glob, os, shutil, statistics, subprocess, sys, tempfile, time
@@ -72,6 +73,8 @@ def main():
     ap.add_argument("--modules", type=int, default=0, help="the first N modules (0: all)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--tree", help="a module tree (.../lib/modules/R) instead of the cached Debian 13 one")
+    ap.add_argument("--symvers", help="its Module.symvers (with --tree)")
     ap.add_argument("--under", nargs="+", default=[], help="only the modules under these dirs of the tree")
     a = ap.parse_args()
 
@@ -81,15 +84,18 @@ def main():
     if not attrs:
         print("bench: no %s attrs in %s/fileattrs (rpm without the in-process generator?)" % (suffix, build))
         sys.exit(77)
-    cache = sh(os.path.join(SRC, "tests/lib/cache-dir.sh")).strip()
-    fetched = subprocess.run([os.path.join(SRC, "tests/real/fetch-kernel.sh"), cache, "amd64", "trixie"],
-                             capture_output=True, text=True)
-    if fetched.returncode == 2:
-        print("bench: Debian 13's kernel cannot be fetched: " + fetched.stderr.strip())
-        sys.exit(77)
-    if fetched.returncode != 0:
-        sys.exit("bench: fetch-kernel.sh failed: " + fetched.stderr)
-    tree, symvers = fetched.stdout.split()[:2]
+    if a.tree:
+        tree, symvers = os.path.abspath(a.tree), os.path.abspath(a.symvers)
+    else:
+        cache = sh(os.path.join(SRC, "tests/lib/cache-dir.sh")).strip()
+        fetched = subprocess.run([os.path.join(SRC, "tests/real/fetch-kernel.sh"), cache, "amd64", "trixie"],
+                                 capture_output=True, text=True)
+        if fetched.returncode == 2:
+            print("bench: Debian 13's kernel cannot be fetched: " + fetched.stderr.strip())
+            sys.exit(77)
+        if fetched.returncode != 0:
+            sys.exit("bench: fetch-kernel.sh failed: " + fetched.stderr)
+        tree, symvers = fetched.stdout.split()[:2]
     rel = os.path.basename(tree)
     mods = sorted(os.path.relpath(os.path.join(r, f), tree) for r, _, fs in os.walk(os.path.join(tree, "kernel"))
                   for f in fs if f.endswith(".ko.xz"))
@@ -126,9 +132,9 @@ def main():
                 sys.exit("bench: rpmbuild failed:\n" + err[-3000:])
             deps = {}
             for rpm_file in sorted(glob.glob(os.path.join(top, "RPMS", "*", "*.rpm"))):
-                deps[os.path.basename(rpm_file)] = subprocess.run(
-                    ["rpm", "-qp", "--requires", "--provides", rpm_file], env=env, check=True,
-                    capture_output=True, text=True).stdout
+                deps[os.path.basename(rpm_file)] = tuple(subprocess.run(
+                    ["rpm", "-qp", query, rpm_file], env=env, check=True, capture_output=True,
+                    text=True).stdout for query in ("--provides", "--requires"))
             return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, deps
 
         if a.check:
@@ -136,18 +142,28 @@ def main():
             print("%d modules of %s in %d packages" % (len(mods), rel, len(ahead)))
             bad = False
             for name in sorted(set(ahead) | set(alone)):
-                x, y = ahead.get(name, ""), alone.get(name, "")
-                print("  %s: %d dependencies read ahead, %d read one by one" % (name, len(x.splitlines()),
-                                                                              len(y.splitlines())))
-                if x != y:
+                x, y = ahead.get(name, ("", "")), alone.get(name, ("", ""))
+                print("  %s: %d provides, %d requires read ahead; %d, %d read one by one"
+                      % (name, len(x[0].splitlines()), len(x[1].splitlines()), len(y[0].splitlines()),
+                         len(y[1].splitlines())))
+                for kind, ax, ay in (("provides", x[0], y[0]), ("requires", x[1], y[1])):
+                    if ax != ay:
+                        bad = True
+                        sx, sy = set(ax.splitlines()), set(ay.splitlines())
+                        print("    %s only read ahead: %s\n    only one by one: %s"
+                              % (kind, sorted(sx - sy)[:10], sorted(sy - sx)[:10]))
+                # the sibling rule: nothing a package provides is required by it
+                own = set(l for l in x[0].splitlines() if l.startswith(("kernel(", "ksym(")))
+                if own & set(x[1].splitlines()):
                     bad = True
-                    sx, sy = set(x.splitlines()), set(y.splitlines())
-                    print("    only read ahead: %s\n    only one by one: %s" % (sorted(sx - sy)[:10],
-                                                                           sorted(sy - sx)[:10]))
-            # the sibling rule at work: the extra package requires what the main one provides
-            extra = next((v for k, v in ahead.items() if "modules-extra" in k), "")
-            if not any(l.startswith("kernel(") for l in extra.splitlines()):
-                print("  the extra package requires nothing of the main one: not a test of the sibling rule")
+                    print("    requires what it provides: %s" % sorted(own & set(x[1].splitlines()))[:10])
+            # ... but what the other package provides stays a requirement
+            main = next((v for k, v in ahead.items() if "modules-extra" not in k), ("", ""))
+            extra = next((v for k, v in ahead.items() if "modules-extra" in k), ("", ""))
+            across = set(main[0].splitlines()) & set(extra[1].splitlines())
+            print("  the extra package requires %d provides of the main one" % len(across))
+            if not across:
+                print("  (so this is no test of the sibling rule)")
                 bad = True
             sys.exit(1 if bad else 0)
 
