@@ -192,8 +192,9 @@ def main():
         print("  CPU time   %7.2f s with kabi-deps, %7.2f s without: %+.2f s (least of each)"
               % (c_on, c_off, c_on - c_off))
         w_alone, c_alone = statistics.median(r[0] for r in alone), min(r[1] for r in alone)
-        print("  without read-ahead (KABI_DEPS_THREADS=0): %+.2f s wall, %+.2f s CPU"
-              % (w_alone - w_off, c_alone - c_off))
+        m_alone = max(r[2] for r in alone)
+        print("  without read-ahead (KABI_DEPS_THREADS=0): %+.2f s wall, %+.2f s CPU, %+.1f MB peak RSS"
+              % (w_alone - w_off, c_alone - c_off, m_alone - m_off))
         print("  peak RSS   %7.1f MB with kabi-deps, %7.1f MB without: %+.1f MB" % (m_on, m_off, m_on - m_off))
         print("  load %.2f %.2f %.2f at the end" % os.getloadavg())
     finally:
