@@ -77,15 +77,9 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, symvers, tmp):
-    env["XDG_CACHE_HOME"] = os.path.join(tmp, "xdg")
-    listing = os.path.join(tmp, "modules")
-    with open(listing, "w") as f:
-        f.write("".join(m + "\n" for m in mods))
-    spec = os.path.join(tmp, "bench.spec")
-    with open(spec, "w") as f:
-        f.write(SPEC % dict(n=len(mods), rel=release, kernel=kernel, list=listing))
-    # rpm's own attrs and ours, as rpmbuild-uninstalled does, for any rpm
+def attr_setup(rpm, env, attrs, suffix, tmp):
+    """rpm's own attrs and ours, as rpmbuild-uninstalled does, for any rpm:
+    the --macros path and the _fileattrsdir for rpmbuild."""
     attrdir = os.path.join(tmp, "fileattrs")
     os.mkdir(attrdir)
     own = subprocess.run([rpm, "--eval", "%{_fileattrsdir}"], env=env, check=True, capture_output=True,
@@ -99,6 +93,18 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, 
     for p in glob.glob(os.path.join(own, "*.attr")):
         if not os.path.exists(os.path.join(attrdir, os.path.basename(p))):
             os.symlink(p, os.path.join(attrdir, os.path.basename(p)))
+    return macro_path, attrdir
+
+
+def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, symvers, tmp):
+    env["XDG_CACHE_HOME"] = os.path.join(tmp, "xdg")
+    listing = os.path.join(tmp, "modules")
+    with open(listing, "w") as f:
+        f.write("".join(m + "\n" for m in mods))
+    spec = os.path.join(tmp, "bench.spec")
+    with open(spec, "w") as f:
+        f.write(SPEC % dict(n=len(mods), rel=release, kernel=kernel, list=listing))
+    macro_path, attrdir = attr_setup(rpm, env, attrs, suffix, tmp)
 
     def run(on):
         top = os.path.join(tmp, "rpm")

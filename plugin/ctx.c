@@ -18,6 +18,7 @@ struct kabi_ctx {
 	size_t max_size;
 	struct kabi_options opts;
 	struct kabi_refs *refs;
+	struct kabi_read_ahead *read_ahead; /* modules read on worker threads */
 };
 
 static void log_stderr(void *data, int level, const char *msg)
@@ -51,10 +52,16 @@ KABI_EXPORT void kabi_ctx_free(struct kabi_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	kabi_read_ahead_free(ctx->read_ahead);
 	kabi_refs_free(ctx->refs);
 	free(ctx->buildroot);
 	kabi_options_fini(&ctx->opts);
 	free(ctx);
+}
+
+struct kabi_read_ahead **kabi_ctx_read_ahead_slot(struct kabi_ctx *ctx)
+{
+	return &ctx->read_ahead;
 }
 
 KABI_EXPORT const char *kabi_ctx_error(const struct kabi_ctx *ctx)

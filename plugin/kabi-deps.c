@@ -174,22 +174,6 @@ static void print_deps(struct kabi_strv *deps, const char *path, bool multifile)
 	kabi_strv_free(deps);
 }
 
-/* A module of the batch, from the workers when they read it: 0 with *mod
- * set, 0 with *mod NULL when the caller must go the library's own way, or
- * -1 when it is damaged (reported). */
-static int take_module(struct prefetch *pf, size_t i, const char *path, struct kabi_module **mod)
-{
-	char *error;
-
-	*mod = prefetch_take(pf, i, &error);
-	if (error) {
-		fprintf(stderr, "kabi-deps: %s: %s\n", path, error);
-		free(error);
-		return -1;
-	}
-	return 0;
-}
-
 /* Where indexes of kernels' Module.symvers go, so that the next process
  * need not parse the same file again (rpm < 4.16 runs one per module):
  * the user's cache directory (XDG), or none. */
@@ -216,13 +200,13 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 	struct kabi_pkg *pkg = kabi_pkg_new(ctx);
 	struct kabi_strv deps = { 0 };
 	bool *bad = calloc(files->n + 1, sizeof(*bad));
-	/* modules read ahead, in parallel, for the pass that reads them */
-	struct prefetch *pf = requires || provides ? prefetch_start(files->paths, files->n) : NULL;
 	int status = 0;
 
-	if (!pkg || !bad) {
+	/* modules read ahead, in parallel, for the pass that reads them */
+	if (!pkg || !bad ||
+	    ((requires || provides) &&
+	     kabi_ctx_read_ahead(ctx, (const char *const *)files->paths, files->n) < 0)) {
 		fputs("kabi-deps: out of memory\n", stderr);
-		prefetch_stop(pf);
 		kabi_pkg_free(pkg);
 		free(bad);
 		return EXIT_BAD_FILE;
@@ -238,10 +222,7 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 
 		if (!kabi_path_is_module(files->paths[i]))
 			continue; /* a kernel's reference file: only provides (kabi_generate) */
-		if (take_module(pf, i, files->paths[i], &mod) < 0) {
-			bad[i] = true;
-		} else if ((!mod && kabi_module_open(ctx, files->paths[i], &mod) < 0) ||
-			   kabi_pkg_add(pkg, mod) < 0) {
+		if (kabi_module_open(ctx, files->paths[i], &mod) < 0 || kabi_pkg_add(pkg, mod) < 0) {
 			report(ctx, files->paths[i]);
 			bad[i] = true;
 		}
@@ -253,28 +234,17 @@ static int cmd_generate(struct kabi_ctx *ctx, const char *kind, const struct opt
 	    (opt->symsets && !kabi_ctx_symsets(ctx, NULL)))
 		status = EXIT_BAD_FILE;
 	for (size_t i = 0; i < files->n; i++) {
-		struct kabi_module *mod = NULL;
-		int r;
-
 		if (bad[i])
 			continue;
-		if (provides && take_module(pf, i, files->paths[i], &mod) < 0) {
-			status = EXIT_BAD_FILE; /* reported */
-		} else {
-			/* only requires needs the package: provides need not keep modules */
-			r = mod ? kabi_provides(ctx, mod, &deps) :
-				  kabi_generate(ctx, requires ? pkg : NULL, kind, files->paths[i], &deps);
-			if (r < 0) {
-				report(ctx, files->paths[i]);
-				status = EXIT_BAD_FILE;
-			}
+		/* only requires needs the package: provides need not keep modules */
+		if (kabi_generate(ctx, requires ? pkg : NULL, kind, files->paths[i], &deps) < 0) {
+			report(ctx, files->paths[i]);
+			status = EXIT_BAD_FILE;
 		}
-		kabi_module_free(mod);
 		if (opt->multifile)
 			print_deps(&deps, files->paths[i], true);
 	}
 	print_deps(&deps, NULL, false);
-	prefetch_stop(pf);
 	kabi_pkg_free(pkg);
 	free(bad);
 	return status;

@@ -230,6 +230,23 @@ int kabi_path_is_module(const char *path);
 int kabi_generate(struct kabi_ctx *ctx, struct kabi_pkg *pkg, const char *kind, const char *path,
 		  struct kabi_strv *out);
 
+/* ---- reading ahead ------------------------------------------------------ */
+
+/* Read the compressed modules among paths ahead, on worker threads (one
+ * per core; the environment's KABI_DEPS_THREADS sets how many, 0 none):
+ * kabi_module_open() of such a path, and what opens modules for it
+ * (kabi_generate), then take what was read, once, in any order; a failure
+ * is given as reading it would give it.  Until then only what was parsed
+ * of a module is kept, not its bytes.  Replaces an earlier read-ahead of
+ * ctx; freed with ctx.  (LIBKABIDEPS_0.2) */
+int kabi_ctx_read_ahead(struct kabi_ctx *ctx, const char *const *paths, size_t n);
+/* The same for the module files under the buildroot's /lib/modules and
+ * /usr/lib/modules whose path without the buildroot matches pattern (a POSIX
+ * extended regular expression, as rpm's %__NAME_path), in path order; again
+ * with the same buildroot and pattern, or without a buildroot: nothing.
+ * (LIBKABIDEPS_0.2) */
+int kabi_ctx_read_ahead_tree(struct kabi_ctx *ctx, const char *pattern);
+
 #ifdef __cplusplus
 }
 #endif

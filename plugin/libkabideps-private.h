@@ -280,6 +280,20 @@ bool kabi_stablelist_has(const struct kabi_stablelist *l, const char *sym) KABI_
  * NULL when there is none (reference.c). */
 const struct kabi_stablelist *kabi_ctx_stablelist(struct kabi_ctx *ctx, const char *arch) KABI_NONNULL(1, 2);
 
+/* ---- modules read ahead on worker threads (read-ahead.c) ---- */
+struct kabi_read_ahead;
+/* Where the context keeps its read-ahead (ctx.c). */
+struct kabi_read_ahead **kabi_ctx_read_ahead_slot(struct kabi_ctx *ctx);
+/* Stops the workers and frees what nobody took. */
+void kabi_read_ahead_free(struct kabi_read_ahead *ra);
+/* true: the read-ahead answered for path, with *mod (*r 0) or its own
+ * failure (*r < 0, the context's error says why); false: read it. */
+bool kabi_read_ahead_take(struct kabi_ctx *ctx, const char *path, struct kabi_module **mod, int *r);
+/* Keep what was read of mod, drop the file's bytes, and let it belong to
+ * ctx (module.c): what a module read ahead holds until it is asked for. */
+int kabi_module_detach(struct kabi_module *mod);
+void kabi_module_adopt(struct kabi_module *mod, struct kabi_ctx *ctx);
+
 /* ---- dependency strings (strv.c) ---- */
 /* Takes s (NULL: a failed allocation, -ENOMEM); -ENOMEM has no message. */
 int kabi_strv_push(struct kabi_strv *sv, char *s) KABI_MUST_CHECK KABI_NONNULL(1);

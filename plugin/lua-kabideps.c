@@ -153,10 +153,25 @@ static int l_generate(lua_State *L)
 	return 2;
 }
 
+/* read_ahead(pattern): the buildroot's module files that match pattern (rpm's
+ * %__kabideps_path) are read on worker threads, for the next generate()
+ * calls (the Lua generator is given one path a call).  After a
+ * generate(), whose context it uses; again for the same tree: nothing. */
+static int l_read_ahead(lua_State *L)
+{
+	const char *pattern = luaL_checkstring(L, 1);
+
+	/* only speed is lost when it cannot */
+	if (state.ctx && kabi_ctx_read_ahead_tree(state.ctx, pattern) < 0)
+		rpmlog(RPMLOG_WARNING, "kabi-deps: reading modules ahead: %s\n", kabi_ctx_error(state.ctx));
+	return 0;
+}
+
 LUALIB_API int luaopen_kabideps(lua_State *L)
 {
 	static const luaL_Reg functions[] = {
 		{ "generate", l_generate },
+		{ "read_ahead", l_read_ahead },
 		{ NULL, NULL },
 	};
 

@@ -30,6 +30,7 @@ struct kabi_module {
 	bool has_this_module;
 	uint64_t this_module_size; /* sh_size of .gnu.linkonce.this_module */
 	bool modversions; /* has __versions or the extended tables */
+	char *strings; /* detached: the names and modinfo, copied out of buf */
 };
 
 /* A section's contents as the file has them. */
@@ -801,7 +802,63 @@ static int open_module(struct kabi_ctx *ctx, const char *name, const void *data,
 
 KABI_EXPORT int kabi_module_open(struct kabi_ctx *ctx, const char *path, struct kabi_module **mod)
 {
+	int r;
+
+	if (kabi_read_ahead_take(ctx, path, mod, &r))
+		return r;
 	return open_module(ctx, path, NULL, 0, mod);
+}
+
+static size_t space(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static const char *keep(char **at, const char *s)
+{
+	size_t len = space(s);
+
+	if (!s)
+		return NULL;
+	memcpy(*at, s, len);
+	*at += len;
+	return *at - len;
+}
+
+int kabi_module_detach(struct kabi_module *mod)
+{
+	size_t size = 1;
+	char *at;
+
+	for (size_t i = 0; i < mod->n_exports; i++)
+		size += space(mod->exports[i].name) + space(mod->exports[i].ns);
+	for (size_t i = 0; i < mod->n_imports; i++)
+		size += space(mod->imports[i].name) + space(mod->imports[i].ns);
+	for (size_t i = 0; i < mod->n_modinfo; i++)
+		size += space(mod->modinfo[i].key) + space(mod->modinfo[i].value);
+	if (!(mod->strings = at = malloc(size)))
+		return kabi_fail(mod->ctx, ENOMEM, "out of memory");
+	for (size_t i = 0; i < mod->n_exports; i++) {
+		mod->exports[i].name = keep(&at, mod->exports[i].name);
+		mod->exports[i].ns = keep(&at, mod->exports[i].ns);
+	}
+	for (size_t i = 0; i < mod->n_imports; i++) {
+		mod->imports[i].name = keep(&at, mod->imports[i].name);
+		mod->imports[i].ns = keep(&at, mod->imports[i].ns);
+	}
+	for (size_t i = 0; i < mod->n_modinfo; i++) {
+		mod->modinfo[i].key = keep(&at, mod->modinfo[i].key);
+		mod->modinfo[i].value = keep(&at, mod->modinfo[i].value);
+	}
+	elf_end(mod->elf);
+	mod->elf = NULL;
+	kabi_buf_release(&mod->buf);
+	return 0;
+}
+
+void kabi_module_adopt(struct kabi_module *mod, struct kabi_ctx *ctx)
+{
+	mod->ctx = ctx;
 }
 
 KABI_EXPORT int kabi_module_open_mem(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
@@ -821,6 +878,7 @@ KABI_EXPORT void kabi_module_free(struct kabi_module *mod)
 	free(mod->modinfo);
 	free(mod->release);
 	free(mod->path);
+	free(mod->strings);
 	free(mod);
 }
 
