@@ -140,12 +140,21 @@ struct kabi_hash {
 };
 int kabi_hash_put(struct kabi_hash *h, const char *key, void *value); /* 0, 1 if present */
 void *kabi_hash_get(const struct kabi_hash *h, const char *key);
+/* The same with the key's kabi_hash_of() known: hashed once for both */
+uint32_t kabi_hash_of(const char *key);
+int kabi_hash_put_hashed(struct kabi_hash *h, const char *key, uint32_t hash, void *value);
+void *kabi_hash_get_hashed(const struct kabi_hash *h, const char *key, uint32_t hash);
+/* Start bringing the slot of a hash into the cache, for a lookup soon. */
+void kabi_hash_prefetch(const struct kabi_hash *h, uint32_t hash);
 void kabi_hash_fini(struct kabi_hash *h);
 
 /* ---- Module.symvers (symvers.c) ---- */
 bool kabi_symvers_has_module(const struct kabi_symvers *sv, const char *name);
 /* false for the all-zero CRCs of a kernel without modversions */
 bool kabi_symvers_has_crcs(const struct kabi_symvers *sv);
+/* Names this table alone in the process, not 0: what a cache of lookups
+ * keeps (an address can be reused once the table is freed). */
+uint64_t kabi_symvers_serial(const struct kabi_symvers *sv);
 
 /* ---- modules (module.c) ---- */
 /* Has __versions or the extended tables; without them the imports are the
@@ -193,6 +202,9 @@ struct kabi_mod_view {
 	size_t n_imports;
 	const struct kabi_modinfo *modinfo;
 	size_t n_modinfo;
+	/* The package whose strings the imports' names are (it keeps the
+	 * view), or NULL. */
+	const struct kabi_pkg *names_of;
 };
 void kabi_view_of(const struct kabi_module *mod, struct kabi_mod_view *v);
 const char *kabi_view_modinfo(const struct kabi_mod_view *v, const char *key);
@@ -205,6 +217,14 @@ struct kabi_pkg_export {
 };
 /* All NULL-safe in pkg (no package: nothing). */
 const struct kabi_pkg_export *kabi_pkg_export(const struct kabi_pkg *pkg, const char *sym);
+/* The same for an import of m, and ref's entry for it: for a view the
+ * package keeps, without a lookup by name after the first. */
+const struct kabi_pkg_export *
+kabi_pkg_import_export(const struct kabi_pkg *pkg, const struct kabi_mod_view *m, const struct kabi_sym *imp);
+const struct kabi_symvers_entry *kabi_pkg_import_find(const struct kabi_pkg *pkg,
+						      const struct kabi_mod_view *m,
+						      const struct kabi_sym *imp,
+						      const struct kabi_symvers *ref);
 /* name: a module name as kabi_module_name() gives it */
 bool kabi_pkg_has_module(const struct kabi_pkg *pkg, const char *name);
 const struct kabi_mod_view *kabi_pkg_view(const struct kabi_pkg *pkg, const char *path);
