@@ -124,13 +124,12 @@ int kabi_buf_load(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf)
 	return r;
 }
 
-/* Plain modules of up to this size are read whole, in one call: copying
- * the bytes costs less than the calls that would pick sections out. */
-#define WHOLE_FILE ((size_t)64 << 10)
-/* Larger ones: the first blocks (ELF header, often .modinfo) and the last
- * (section headers, their names, the symbol table) at once. */
-#define HEAD ((size_t)16 << 10)
-#define TAIL ((size_t)16 << 10)
+/* Plain modules of up to this size are read whole, in one call.  Of larger
+ * ones only the first block now (the ELF header): the reader then asks for
+ * the section headers and the sections it reads (read(2) copies the bytes:
+ * on a 6.1 tree picking them out copies 40 MB instead of 150 MB a pass, in
+ * about three calls a module). */
+#define WHOLE_FILE ((size_t)8 << 10)
 
 static bool have_block(const struct kabi_buf *buf, size_t b)
 {
@@ -195,7 +194,7 @@ int kabi_buf_open(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf)
 	if (!file.data || !file.have)
 		r = kabi_fail(ctx, ENOMEM, "out of memory");
 	else
-		r = kabi_buf_need(ctx, &file, 0, size <= WHOLE_FILE ? size : HEAD);
+		r = kabi_buf_need(ctx, &file, 0, size <= WHOLE_FILE ? size : KABI_BLOCK);
 	if (r == 0 && kabi_detect_compression(file.data, size) != KABI_COMP_NONE) {
 		/* compressed: all of it, decompressed; then the file is done with */
 		r = kabi_buf_need(ctx, &file, 0, size);
@@ -204,8 +203,6 @@ int kabi_buf_open(struct kabi_ctx *ctx, const char *path, struct kabi_buf *buf)
 		kabi_buf_release(&file);
 		return r;
 	}
-	if (r == 0 && size > WHOLE_FILE)
-		r = kabi_buf_need(ctx, &file, size - TAIL, TAIL);
 	if (r < 0) {
 		kabi_buf_release(&file);
 		return r;

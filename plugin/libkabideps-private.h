@@ -85,8 +85,8 @@ const char *kabi_ctx_failed_reference(struct kabi_ctx *ctx);
 /* Bytes of a file, decompressed when needed.  Writable (a private mapping
  * or a heap copy) because libelf may convert byte order in place.  A plain
  * module is read sparsely: data spans the whole file, but only the blocks
- * kabi_buf_need() was asked for hold its bytes (system calls, not bytes,
- * are the cost of reading a module tree). */
+ * kabi_buf_need() was asked for hold its bytes (most of a module is code
+ * that nothing here reads: copying it was most of the cost of a tree). */
 struct kabi_buf {
 	unsigned char *data;
 	size_t size;
@@ -95,7 +95,7 @@ struct kabi_buf {
 	int fd; /* sparse: where the other blocks come from, else -1 */
 };
 
-#define KABI_BLOCK ((size_t)4096)
+#define KABI_BLOCK ((size_t)512)
 
 enum kabi_compression {
 	KABI_COMP_NONE,
@@ -160,6 +160,9 @@ uint64_t kabi_symvers_serial(const struct kabi_symvers *sv);
 /* Has __versions or the extended tables; without them the imports are the
  * undefined symbols, without CRCs. */
 bool kabi_module_has_modversions(const struct kabi_module *mod);
+/* kabi_module_open() for what Provides ask: its imports are not read
+ * (kabi_module_imports() has none), nor checked. */
+int kabi_module_open_for_provides(struct kabi_ctx *ctx, const char *path, struct kabi_module **mod);
 
 /* kabi_symvers_open() through an index in cache_dir (symvers-index.c):
  * the index when it is of the file as it is now, else a parse (and then

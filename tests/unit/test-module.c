@@ -229,9 +229,9 @@ START_TEST(truncated_anywhere)
 }
 END_TEST
 
-/* Files above the size read whole: headers first and last, the rest on
- * demand (.modinfo and the tables lie between 300 KiB of .text and 100 KiB
- * of .BTF here). */
+/* Files above the size read whole: the ELF header first, then the section
+ * headers, the rest on demand (.modinfo and the tables lie between 300 KiB
+ * of .text and 100 KiB of .BTF here). */
 START_TEST(large_files_read_sparsely)
 {
 	struct fx_options o = combo(_i);
@@ -262,6 +262,55 @@ START_TEST(large_files_read_sparsely)
 	}
 	fx_cleanup();
 	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+/* Provides without a package read no imports: a damaged __versions is an
+ * error for Requires (and for the package that keeps the module), the
+ * Provides are the module's exports all the same. */
+START_TEST(provides_read_no_imports)
+{
+	struct fx_options o = combo(_i);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	struct kabi_pkg *pkg = kabi_pkg_new(ctx);
+	struct kabi_strv whole = { 0 }, part = { 0 }, req = { 0 };
+	struct kabi_module *mod = NULL;
+	size_t size, off, len;
+	unsigned char *img;
+	char *path, *damaged;
+
+	o.text_size = 64 << 10; /* read sparsely */
+	img = fx_module(&o, &size);
+	path = fx_write("large.ko", img, size);
+	ck_assert_int_eq(kabi_module_open(ctx, path, &mod), 0);
+	ck_assert_int_eq(kabi_provides(ctx, mod, &whole), 0);
+	ck_assert_int_eq(kabi_provides_file(ctx, NULL, path, &part), 0);
+	kabi_strv_sort_uniq(&whole);
+	kabi_strv_sort_uniq(&part);
+	ck_assert_uint_eq(part.n, whole.n);
+	ck_assert_uint_ge(part.n, 3);
+	for (size_t i = 0; i < part.n; i++)
+		ck_assert_str_eq(part.v[i], whole.v[i]);
+	kabi_strv_free(&part);
+	if (!o.no_versions && fx_find_section(img, size, "__versions", &off, &len) == 0) {
+		memset(img + off + (o.elf_class == ELFCLASS64 ? 8 : 4), 'A', 60);
+		damaged = fx_write("damaged.ko", img, size);
+		ck_assert_msg(kabi_provides_file(ctx, NULL, damaged, &part) == 0, "%s", kabi_ctx_error(ctx));
+		ck_assert_uint_eq(part.n, whole.n);
+		ck_assert_int_lt(kabi_generate(ctx, NULL, "requires", damaged, &req), 0);
+		ck_assert_msg(strstr(kabi_ctx_error(ctx), "__versions"), "%s", kabi_ctx_error(ctx));
+		ck_assert_int_lt(kabi_provides_file(ctx, pkg, damaged, &req), 0);
+		ck_assert_uint_eq(req.n, 0);
+		free(damaged);
+	}
+	kabi_strv_free(&whole);
+	kabi_strv_free(&part);
+	kabi_module_free(mod);
+	kabi_pkg_free(pkg);
+	free(path);
+	free(img);
+	fx_cleanup();
 	kabi_ctx_free(ctx);
 }
 END_TEST
@@ -461,6 +510,7 @@ static Suite *module_suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_loop_test(t, truncated_anywhere, 0, N_COMBOS);
 	tcase_add_loop_test(t, large_files_read_sparsely, 0, N_COMBOS);
+	tcase_add_loop_test(t, provides_read_no_imports, 0, N_COMBOS);
 	tcase_add_test(t, damaged_sections);
 	tcase_add_test(t, wrong_table_sizes);
 	tcase_add_test(t, bad_compressed_data);
