@@ -18,6 +18,7 @@ struct kabi_ctx {
 	size_t max_size;
 	struct kabi_options opts;
 	struct kabi_refs *refs;
+	struct kabi_dir_cache dirs;
 };
 
 static void log_stderr(void *data, int level, const char *msg)
@@ -44,6 +45,7 @@ KABI_EXPORT struct kabi_ctx *kabi_ctx_new(void)
 	elf_version(EV_CURRENT);
 	ctx->log_fn = log_stderr;
 	ctx->max_size = KABI_DEFAULT_MAX_SIZE;
+	ctx->dirs.fd = -1;
 	return ctx;
 }
 
@@ -52,6 +54,7 @@ KABI_EXPORT void kabi_ctx_free(struct kabi_ctx *ctx)
 	if (!ctx)
 		return;
 	kabi_refs_free(ctx->refs);
+	kabi_dir_cache_fini(&ctx->dirs);
 	free(ctx->buildroot);
 	kabi_options_fini(&ctx->opts);
 	free(ctx);
@@ -103,6 +106,11 @@ const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx)
 struct kabi_options *kabi_ctx_options_rw(struct kabi_ctx *ctx)
 {
 	return &ctx->opts;
+}
+
+struct kabi_dir_cache *kabi_ctx_dir_cache(struct kabi_ctx *ctx)
+{
+	return &ctx->dirs;
 }
 
 struct kabi_refs *kabi_ctx_refs(struct kabi_ctx *ctx)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "kabideps.h"
 
@@ -96,6 +97,16 @@ struct kabi_buf {
 };
 
 #define KABI_BLOCK ((size_t)512)
+
+/* The directory of the last file opened (file.c), in the context. */
+struct kabi_dir_cache {
+	char *path;
+	size_t len;
+	int fd; /* O_PATH, or -1: none */
+	struct timespec at; /* last used (CLOCK_MONOTONIC_COARSE) */
+};
+struct kabi_dir_cache *kabi_ctx_dir_cache(struct kabi_ctx *ctx);
+void kabi_dir_cache_fini(struct kabi_dir_cache *dc);
 
 enum kabi_compression {
 	KABI_COMP_NONE,

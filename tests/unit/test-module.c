@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "kabideps.h"
@@ -315,6 +317,74 @@ START_TEST(provides_read_no_imports)
 }
 END_TEST
 
+static void write_file(const char *path, const void *data, size_t size)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, size, f), size);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The class of the module at path, read through ctx. */
+static int class_at(struct kabi_ctx *ctx, const char *path)
+{
+	struct kabi_module *mod = NULL;
+	int c;
+
+	ck_assert_msg(kabi_module_open(ctx, path, &mod) == 0, "%s: %s", path, kabi_ctx_error(ctx));
+	c = kabi_module_elf_class(mod);
+	kabi_module_free(mod);
+	return c;
+}
+
+/* The reader keeps the directory of the last module open for the next:
+ * a directory removed and made again, or renamed and replaced once the
+ * batch is over, is the new one. */
+START_TEST(directory_replaced)
+{
+	struct fx_options o64 = combo(0), o32 = combo(0);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	char top[] = "/tmp/kabi-dirs-XXXXXX", dir[64], old[64], path[80];
+	unsigned char *img64, *img32;
+	size_t n64, n32;
+
+	o64.elf_class = ELFCLASS64;
+	o32.elf_class = ELFCLASS32;
+	img64 = fx_module(&o64, &n64);
+	img32 = fx_module(&o32, &n32);
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	snprintf(dir, sizeof(dir), "%s/d", top);
+	snprintf(old, sizeof(old), "%s/old", top);
+	snprintf(path, sizeof(path), "%s/a.ko", dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	write_file(path, img64, n64);
+	ck_assert_int_eq(class_at(ctx, path), ELFCLASS64);
+	/* removed and made again: at once */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	write_file(path, img32, n32);
+	ck_assert_int_eq(class_at(ctx, path), ELFCLASS32);
+	ck_assert_int_eq(class_at(ctx, path), ELFCLASS32);
+	/* renamed and replaced: after a pause longer than a batch's */
+	ck_assert_int_eq(rename(dir, old), 0);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	write_file(path, img64, n64);
+	usleep(1200 * 1000);
+	ck_assert_int_eq(class_at(ctx, path), ELFCLASS64);
+	unlink(path);
+	rmdir(dir);
+	snprintf(path, sizeof(path), "%s/a.ko", old);
+	unlink(path);
+	rmdir(old);
+	rmdir(top);
+	free(img64);
+	free(img32);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
 static unsigned char *module_with(size_t *size, int elf_class)
 {
 	struct fx_options o = { .era = FX_KCRCTAB, .elf_class = elf_class, .elf_data = ELFDATA2LSB };
@@ -511,6 +581,7 @@ static Suite *module_suite(void)
 	tcase_add_loop_test(t, truncated_anywhere, 0, N_COMBOS);
 	tcase_add_loop_test(t, large_files_read_sparsely, 0, N_COMBOS);
 	tcase_add_loop_test(t, provides_read_no_imports, 0, N_COMBOS);
+	tcase_add_test(t, directory_replaced);
 	tcase_add_test(t, damaged_sections);
 	tcase_add_test(t, wrong_table_sizes);
 	tcase_add_test(t, bad_compressed_data);
