@@ -66,7 +66,7 @@ int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size, struc
 
 /* A directory opened for the next file in it: a tree comes directory by
  * directory, and the kernel walks every component of every path given it
- * (14 in a Debian tree; a fifth of a provides pass).  Kept for a short
+ * (14 in a Debian tree; a sixth of a provides pass).  Kept for a short
  * while only, so that a later batch sees a directory renamed and replaced
  * as the new one; within a batch the paths are resolved as when its
  * directory was first opened, as fts(3) does. */
