@@ -6,7 +6,9 @@
                  [--classic-sample N] [--rpm-modules N] [--no-rpm] [--no-callgrind]
 
 Fetches a Debian linux-image + linux-headers pair with tests/real/fetch-kernel.sh
-(cached), then prints medians of --runs runs, side by side:
+(cached), then prints, side by side, medians of --runs runs of wall time and the least
+CPU time (user + system, children included) of those runs, which the load
+of a shared machine changes less (the load average is printed with them):
   kabi-deps   provides --multifile + requires --multifile --symvers over the tree
   cat         every byte of the tree (xargs cat > /dev/null)
   read(2)     every byte through one reused buffer (bench/read-all.c): the
@@ -29,7 +31,8 @@ def sh(*args, **kw):
 
 
 def timed(cmd, stdin_path=None, cwd=None):
-    """(seconds, peak RSS in KiB) of one run; output discarded."""
+    """(wall seconds, peak RSS in KiB, CPU seconds) of one run; output discarded.
+    The CPU time is the process's and its children's (xargs runs cat)."""
     with open(stdin_path or os.devnull, "rb") as fin:
         start = time.perf_counter()
         p = subprocess.Popen(cmd, stdin=fin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
@@ -39,13 +42,19 @@ def timed(cmd, stdin_path=None, cwd=None):
     p.stderr.close()
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         sys.exit("bench: %s failed:\n%s" % (cmd[0], err[-2000:]))
-    return took, usage.ru_maxrss
+    return took, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def median_of(runs, fn):
+    """(median wall time, largest peak RSS, least CPU time) of runs runs."""
     fn()  # warm: page cache, dynamic loader
     results = [fn() for _ in range(runs)]
-    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+    return (statistics.median(r[0] for r in results), max(r[1] for r in results),
+            min(r[2] for r in results))
+
+
+def load():
+    return float(open("/proc/loadavg").read().split()[0])
 
 
 def machine():
@@ -119,35 +128,39 @@ def main():
     print("machine: " + machine())
     print("kernel:  %s (%s%s): %d modules, %.0f MB" % (release, a.arch, " " + a.suite if a.suite else "",
                                                      len(mods), size / 1e6))
-    print("medians of %d runs, warm page cache\n" % a.runs)
+    print("medians of %d runs (wall) and the least CPU time of them, warm page cache\n" % a.runs)
+    load_before = load()
 
     prov = [kabi, "provides", "--multifile"]
     req = [kabi, "requires", "--multifile", "--symvers", symvers]
-    t_prov, rss_prov = median_of(a.runs, lambda: timed(prov, listing))
-    t_req, rss_req = median_of(a.runs, lambda: timed(req, listing))
-    ours = t_prov + t_req
-    t_cat, _ = median_of(a.runs, lambda: timed(["xargs", "-d", "\\n", "cat"], listing))
+    t_prov, rss_prov, c_prov = median_of(a.runs, lambda: timed(prov, listing))
+    t_req, rss_req, c_req = median_of(a.runs, lambda: timed(req, listing))
+    ours, c_ours = t_prov + t_req, c_prov + c_req
+    t_cat, _, c_cat = median_of(a.runs, lambda: timed(["xargs", "-d", "\\n", "cat"], listing))
     read_all = os.path.join(tmp, "read-all")
     sh(os.environ.get("CC", "cc"), "-O2", "-o", read_all, os.path.join(SRC, "bench", "read-all.c"))
-    t_read, _ = median_of(a.runs, lambda: timed([read_all], listing))
-    rows = [("kabi-deps provides --multifile", t_prov, "%d MB" % (rss_prov // 1024)),
-            ("kabi-deps requires --multifile --symvers", t_req, "%d MB" % (rss_req // 1024)),
-            ("kabi-deps, both", ours, ""),
-            ("cat of every byte", t_cat, ""),
-            ("read(2) of every byte, one 1 MiB buffer", t_read, "")]
+    t_read, _, c_read = median_of(a.runs, lambda: timed([read_all], listing))
+    rows = [("kabi-deps provides --multifile", t_prov, c_prov, "%d MB" % (rss_prov // 1024)),
+            ("kabi-deps requires --multifile --symvers", t_req, c_req, "%d MB" % (rss_req // 1024)),
+            ("kabi-deps, both", ours, c_ours, ""),
+            ("cat of every byte", t_cat, c_cat, ""),
+            ("read(2) of every byte, one 1 MiB buffer", t_read, c_read, "")]
 
     sample = mods[::max(1, len(mods) // a.classic_sample)][:a.classic_sample]
     sample_list = os.path.join(tmp, "sample")
     with open(sample_list, "w") as f:
         f.write("".join(m + "\n" for m in sample))
-    t_classic, _ = median_of(max(1, a.runs // 2), lambda: timed([classic_script(tmp)], sample_list))
+    t_classic, _, c_classic = median_of(max(1, a.runs // 2), lambda: timed([classic_script(tmp)], sample_list))
     t_classic *= len(mods) / len(sample)
-    rows.append(("classic (readelf/modprobe per module, %d scaled)" % len(sample), t_classic, ""))
+    c_classic *= len(mods) / len(sample)
+    rows.append(("classic (readelf/modprobe per module, %d scaled)" % len(sample), t_classic, c_classic, ""))
 
-    for name, secs, extra in rows:
-        print("  %-52s %8.3f s  %s" % (name, secs, extra))
-    print("\n  kabi-deps vs cat:     %.2fx the time of reading the bytes" % (ours / t_cat))
-    print("  kabi-deps vs read(2): %.2fx" % (ours / t_read))
+    print("  %-52s %10s %10s" % ("", "wall", "CPU"))
+    for name, secs, cpu, extra in rows:
+        print("  %-52s %8.3f s %8.3f s  %s" % (name, secs, cpu, extra))
+    print("  (load average %.1f before, %.1f after)" % (load_before, load()))
+    print("\n  kabi-deps vs cat:     %.2fx the time of reading the bytes (CPU %.2fx)" % (ours / t_cat, c_ours / c_cat))
+    print("  kabi-deps vs read(2): %.2fx (CPU %.2fx)" % (ours / t_read, c_ours / c_read))
     print("  classic vs kabi-deps: %.0fx faster" % (t_classic / ours))
 
     if not a.no_callgrind and shutil.which("valgrind"):
@@ -180,8 +193,8 @@ def main():
             return timed(cmd + [spec])
 
         for label, extra in (("default payload", ()), ("uncompressed payload", ("_binary_payload w.ufdio",))):
-            t_on, _ = median_of(max(3, a.runs // 2), lambda: rpmbuild(*extra))
-            t_off, _ = median_of(max(3, a.runs // 2), lambda: rpmbuild("__kabideps_path ^$", *extra))
+            t_on, _, _ = median_of(max(3, a.runs // 2), lambda: rpmbuild(*extra))
+            t_off, _, _ = median_of(max(3, a.runs // 2), lambda: rpmbuild("__kabideps_path ^$", *extra))
             print("  rpmbuild of %d modules, %s: %.2f s with kabi-deps, %.2f s without: %+.1f%%"
                   % (len(chosen), label, t_on, t_off, 100 * (t_on - t_off) / t_off))
     shutil.rmtree(tmp, ignore_errors=True)

@@ -19,6 +19,7 @@ struct kabi_ctx {
 	struct kabi_options opts;
 	struct kabi_refs *refs;
 	struct kabi_read_ahead *read_ahead; /* modules read on worker threads */
+	struct kabi_dir_cache dirs;
 };
 
 static void log_stderr(void *data, int level, const char *msg)
@@ -45,6 +46,7 @@ KABI_EXPORT struct kabi_ctx *kabi_ctx_new(void)
 	elf_version(EV_CURRENT);
 	ctx->log_fn = log_stderr;
 	ctx->max_size = KABI_DEFAULT_MAX_SIZE;
+	ctx->dirs.fd = -1;
 	return ctx;
 }
 
@@ -54,6 +56,7 @@ KABI_EXPORT void kabi_ctx_free(struct kabi_ctx *ctx)
 		return;
 	kabi_read_ahead_free(ctx->read_ahead);
 	kabi_refs_free(ctx->refs);
+	kabi_dir_cache_fini(&ctx->dirs);
 	free(ctx->buildroot);
 	kabi_options_fini(&ctx->opts);
 	free(ctx);
@@ -110,6 +113,11 @@ const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx)
 struct kabi_options *kabi_ctx_options_rw(struct kabi_ctx *ctx)
 {
 	return &ctx->opts;
+}
+
+struct kabi_dir_cache *kabi_ctx_dir_cache(struct kabi_ctx *ctx)
+{
+	return &ctx->dirs;
 }
 
 struct kabi_refs *kabi_ctx_refs(struct kabi_ctx *ctx)

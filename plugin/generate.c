@@ -13,7 +13,8 @@ KABI_EXPORT int kabi_provides_file(struct kabi_ctx *ctx, struct kabi_pkg *pkg, c
 
 	if (!kabi_path_is_module(path))
 		return kabi_reference_file_provides(ctx, path, out);
-	r = kabi_module_open(ctx, path, &mod);
+	/* without a package nothing will ask for its imports */
+	r = pkg ? kabi_module_open(ctx, path, &mod) : kabi_module_open_for_provides(ctx, path, &mod);
 	if (r == 0 && pkg)
 		r = kabi_pkg_add(pkg, mod);
 	if (r == 0)

@@ -13,7 +13,7 @@ static uint64_t mix(uint64_t h)
 	return h ^ (h >> 33);
 }
 
-static uint32_t hash_string(const char *s)
+uint32_t kabi_hash_of(const char *s)
 {
 	/* Eight bytes a step (symbol names run to 20-40 bytes, and every
 	 * import is looked up several times); no adversary worth a keyed
@@ -63,7 +63,11 @@ static int grow(struct kabi_hash *h)
 
 int kabi_hash_put(struct kabi_hash *h, const char *key, void *value)
 {
-	uint32_t hash = hash_string(key);
+	return kabi_hash_put_hashed(h, key, kabi_hash_of(key), value);
+}
+
+int kabi_hash_put_hashed(struct kabi_hash *h, const char *key, uint32_t hash, void *value)
+{
 	size_t i;
 
 	if ((h->n + 1) * 4 > h->cap * 3 && grow(h) < 0)
@@ -78,11 +82,16 @@ int kabi_hash_put(struct kabi_hash *h, const char *key, void *value)
 
 void *kabi_hash_get(const struct kabi_hash *h, const char *key)
 {
+	return h->n ? kabi_hash_get_hashed(h, key, kabi_hash_of(key)) : NULL;
+}
+
+void *kabi_hash_get_hashed(const struct kabi_hash *h, const char *key, uint32_t hash)
+{
 	size_t i;
 
 	if (!h->n)
 		return NULL;
-	i = find_slot(h, key, hash_string(key));
+	i = find_slot(h, key, hash);
 	return h->slots[i].key ? h->slots[i].value : NULL;
 }
 
@@ -90,4 +99,10 @@ void kabi_hash_fini(struct kabi_hash *h)
 {
 	free(h->slots);
 	*h = (struct kabi_hash){ 0 };
+}
+
+void kabi_hash_prefetch(const struct kabi_hash *h, uint32_t hash)
+{
+	if (h->cap)
+		__builtin_prefetch(&h->slots[hash & (h->cap - 1)]);
 }

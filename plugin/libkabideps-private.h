@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "kabideps.h"
 
@@ -96,8 +97,8 @@ const char *kabi_ctx_failed_reference(struct kabi_ctx *ctx) KABI_NONNULL(1);
  * or a heap copy) because the parsers split .modinfo and text in place
  * (libelf never writes to it: it converts byte order into copies).  A plain
  * module is read sparsely: data spans the whole file, but only the blocks
- * kabi_buf_need() was asked for hold its bytes (system calls, not bytes,
- * are the cost of reading a module tree). */
+ * kabi_buf_need() was asked for hold its bytes (most of a module is code
+ * that nothing here reads: copying it was most of the cost of a tree). */
 struct kabi_buf {
 	unsigned char *data;
 	size_t size;
@@ -106,7 +107,17 @@ struct kabi_buf {
 	int fd; /* sparse: where the other blocks come from, else -1 */
 };
 
-#define KABI_BLOCK ((size_t)4096)
+#define KABI_BLOCK ((size_t)512)
+
+/* The directory of the last file opened (file.c), in the context. */
+struct kabi_dir_cache {
+	char *path;
+	size_t len;
+	int fd; /* O_PATH, or -1: none */
+	struct timespec at; /* last used (CLOCK_MONOTONIC_COARSE) */
+};
+struct kabi_dir_cache *kabi_ctx_dir_cache(struct kabi_ctx *ctx);
+void kabi_dir_cache_fini(struct kabi_dir_cache *dc);
 
 enum kabi_compression {
 	KABI_COMP_NONE,
@@ -158,17 +169,31 @@ struct kabi_hash {
 /* 0, 1 if present, -ENOMEM */
 int kabi_hash_put(struct kabi_hash *h, const char *key, void *value) KABI_MUST_CHECK KABI_NONNULL(1, 2);
 void *kabi_hash_get(const struct kabi_hash *h, const char *key) KABI_NONNULL(1, 2);
+/* The same with the key's kabi_hash_of() known: hashed once for both */
+uint32_t kabi_hash_of(const char *key) KABI_NONNULL(1);
+int kabi_hash_put_hashed(struct kabi_hash *h, const char *key, uint32_t hash, void *value) KABI_MUST_CHECK
+	KABI_NONNULL(1, 2);
+void *kabi_hash_get_hashed(const struct kabi_hash *h, const char *key, uint32_t hash) KABI_NONNULL(1, 2);
+/* Start bringing the slot of a hash into the cache, for a lookup soon. */
+void kabi_hash_prefetch(const struct kabi_hash *h, uint32_t hash) KABI_NONNULL(1);
 void kabi_hash_fini(struct kabi_hash *h) KABI_NONNULL(1);
 
 /* ---- Module.symvers (symvers.c) ---- */
 bool kabi_symvers_has_module(const struct kabi_symvers *sv, const char *name) KABI_NONNULL(1, 2);
 /* false for the all-zero CRCs of a kernel without modversions */
 bool kabi_symvers_has_crcs(const struct kabi_symvers *sv) KABI_NONNULL(1);
+/* Names this table alone in the process, not 0: what a cache of lookups
+ * keeps (an address can be reused once the table is freed). */
+uint64_t kabi_symvers_serial(const struct kabi_symvers *sv) KABI_NONNULL(1);
 
 /* ---- modules (module.c) ---- */
 /* Has __versions or the extended tables; without them the imports are the
  * undefined symbols, without CRCs. */
 bool kabi_module_has_modversions(const struct kabi_module *mod) KABI_NONNULL(1);
+/* kabi_module_open() for what Provides ask: its imports are not read
+ * (kabi_module_imports() has none), nor checked. */
+int kabi_module_open_for_provides(struct kabi_ctx *ctx, const char *path,
+				  struct kabi_module **mod) KABI_MUST_CHECK KABI_NONNULL(1, 2, 3);
 
 /* kabi_symvers_open() through an index in cache_dir (symvers-index.c):
  * the index when it is of the file as it is now, else a parse (and then
@@ -216,6 +241,9 @@ struct kabi_mod_view {
 	size_t n_imports;
 	const struct kabi_modinfo *modinfo;
 	size_t n_modinfo;
+	/* The package whose strings the imports' names are (it keeps the
+	 * view), or NULL. */
+	const struct kabi_pkg *names_of;
 };
 void kabi_view_of(const struct kabi_module *mod, struct kabi_mod_view *v) KABI_NONNULL(1, 2);
 const char *kabi_view_modinfo(const struct kabi_mod_view *v, const char *key) KABI_NONNULL(1, 2);
@@ -228,6 +256,15 @@ struct kabi_pkg_export {
 };
 /* All NULL-safe in pkg (no package: nothing). */
 const struct kabi_pkg_export *kabi_pkg_export(const struct kabi_pkg *pkg, const char *sym) KABI_NONNULL(2);
+/* The same for an import of m, and ref's entry for it: for a view the
+ * package keeps, without a lookup by name after the first. */
+const struct kabi_pkg_export *kabi_pkg_import_export(const struct kabi_pkg *pkg,
+						     const struct kabi_mod_view *m,
+						     const struct kabi_sym *imp) KABI_NONNULL(2, 3);
+const struct kabi_symvers_entry *kabi_pkg_import_find(const struct kabi_pkg *pkg,
+						      const struct kabi_mod_view *m,
+						      const struct kabi_sym *imp,
+						      const struct kabi_symvers *ref) KABI_NONNULL(2, 3, 4);
 /* name: a module name as kabi_module_name() gives it */
 bool kabi_pkg_has_module(const struct kabi_pkg *pkg, const char *name) KABI_NONNULL(2);
 const struct kabi_mod_view *kabi_pkg_view(const struct kabi_pkg *pkg, const char *path) KABI_NONNULL(2);

@@ -174,7 +174,7 @@ static void check_stablelist(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, c
 	for (size_t i = 0; i < m->n_imports; i++) {
 		const char *name = m->imports[i].name;
 
-		if (!kabi_stablelist_has(list, name) && !kabi_pkg_export(pkg, name))
+		if (!kabi_stablelist_has(list, name) && !kabi_pkg_import_export(pkg, m, &m->imports[i]))
 			name_list_add(&outside, "%s", name);
 	}
 	if (outside.count)
@@ -236,7 +236,7 @@ static int crc_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const 
 	for (size_t i = 0; i < m->n_imports; i++) {
 		const struct kabi_sym *imp = &m->imports[i];
 		const struct kabi_symvers_entry *re;
-		const struct kabi_pkg_export *own = kabi_pkg_export(pkg, imp->name);
+		const struct kabi_pkg_export *own = kabi_pkg_import_export(pkg, m, imp);
 		int r;
 
 		if (own) {
@@ -248,7 +248,7 @@ static int crc_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, const 
 				 "same package exports it with 0x%08x",
 				 m->path, imp->name, imp->crc, own->module, own->crc);
 		}
-		re = ref ? kabi_symvers_find(ref, imp->name) : NULL;
+		re = ref ? kabi_pkg_import_find(pkg, m, imp, ref) : NULL;
 		if (re && re->crc != imp->crc)
 			name_list_add(&mismatches, "%s (0x%08x, reference 0x%08x)", imp->name, imp->crc,
 				      re->crc);
@@ -305,7 +305,7 @@ static int release_requires(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, co
 	for (size_t i = 0; ref && i < m->n_imports; i++) {
 		const struct kabi_sym *imp = &m->imports[i];
 
-		if (kabi_pkg_export(pkg, imp->name) || kabi_symvers_find(ref, imp->name))
+		if (kabi_pkg_import_export(pkg, m, imp) || kabi_pkg_import_find(pkg, m, imp, ref))
 			continue;
 		if (kabi_push_sym(out, "ksym", flavor, imp->name, imp) < 0)
 			return kabi_fail(ctx, ENOMEM, "out of memory");

@@ -77,11 +77,14 @@ struct reader {
 	struct section *known[SEC_KNOWN];
 	struct found_sym *ksymtab, *crc, *kstrtabns;
 	size_t n_ksymtab, n_crc, n_kstrtabns;
+	struct kabi_hash crc_by_name, kstrtabns_by_name; /* -> struct found_sym */
 	/* Without modversions: the undefined symbols, the only record of
 	 * what the module imports. */
 	struct found_sym *undef;
 	size_t n_undef;
 	size_t *ksymtab_count; /* exports per section index, counted on first use */
+	bool has_ksymtab; /* some section is a table of exports */
+	bool no_imports; /* for Provides: the imports are not read */
 };
 
 static uint32_t read_u32(const unsigned char *p, int data)
@@ -131,6 +134,15 @@ static struct section *find_section(struct reader *rd, const char *name)
 	return NULL;
 }
 
+/* Is section i a table of exports (__ksymtab, __ksymtab_gpl, ...)? */
+static bool is_ksymtab(const struct reader *rd, size_t i)
+{
+	const char *name = rd->secs[i].name;
+
+	return has_prefix(name, "__ksymtab") && strcmp(name, "__ksymtab_strings") != 0 &&
+	       (name[9] == '\0' || name[9] == '_');
+}
+
 static int read_sections(struct reader *rd)
 {
 	Elf *elf = rd->mod->elf;
@@ -171,6 +183,7 @@ static int read_sections(struct reader *rd)
 			for (size_t k = 0; k < SEC_KNOWN; k++)
 				if (!rd->known[k] && strcmp(s->name, known_names[k]) == 0)
 					rd->known[k] = s;
+		rd->has_ksymtab |= is_ksymtab(rd, i);
 	}
 	for (size_t i = 1; i < shnum; i++) {
 		const GElf_Shdr *sh = &rd->secs[i].shdr;
@@ -200,26 +213,74 @@ static int push_found(struct kabi_ctx *ctx, struct found_sym **v, size_t *n, con
 	return 0;
 }
 
-/* Is section i a table of exports (__ksymtab, __ksymtab_gpl, ...)? */
-static bool is_ksymtab(const struct reader *rd, size_t i)
-{
-	const char *name = rd->secs[i].name;
-
-	return has_prefix(name, "__ksymtab") && strcmp(name, "__ksymtab_strings") != 0 &&
-	       (name[9] == '\0' || name[9] == '_');
-}
-
-static bool has_ksymtab(const struct reader *rd)
-{
-	for (size_t i = 1; i < rd->nsecs; i++)
-		if (is_ksymtab(rd, i))
-			return true;
-	return false;
-}
-
 static bool has_versions(const struct reader *rd)
 {
 	return rd->known[SEC_VERSIONS] || rd->known[SEC_EXT_CRCS] || rd->known[SEC_EXT_NAMES];
+}
+
+struct span {
+	uint64_t off, end;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Sections this close together are read in one call, the gap with them:
+ * a call costs about what a few KiB more of a read do. */
+#define MERGE_GAP ((uint64_t)4096)
+/* The section names lie just before the section headers, as linkers write
+ * them (within 1 KiB in every module of Debian's 6.1 tree): read at once. */
+#define NAMES_BEFORE ((uint64_t)1024)
+
+/* Read the sections the module will be asked for now, neighbours in one
+ * call each, rather than one call per section as they are asked for. */
+static int prefetch_sections(struct reader *rd)
+{
+	struct span spans[SEC_KNOWN + 2];
+	size_t n = 0, symtab = 0;
+
+	if (!rd->mod->buf.have)
+		return 0; /* all in memory */
+	for (size_t k = 0; k < SEC_KNOWN; k++) {
+		const GElf_Shdr *sh = rd->known[k] ? &rd->known[k]->shdr : NULL;
+		bool import_table = k == SEC_VERSIONS || k == SEC_EXT_CRCS || k == SEC_EXT_NAMES;
+
+		if (sh && k != SEC_THIS_MODULE && !(import_table && rd->no_imports) &&
+		    sh->sh_type != SHT_NOBITS && sh->sh_size)
+			spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
+	}
+	for (size_t i = 1; i < rd->nsecs && !symtab; i++)
+		if (rd->secs[i].shdr.sh_type == SHT_SYMTAB)
+			symtab = i;
+	/* the symbol table only where scan_symbols() reads it */
+	if (symtab && (rd->has_ksymtab || (!has_versions(rd) && !rd->no_imports))) {
+		const GElf_Shdr *sh = &rd->secs[symtab].shdr;
+
+		spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
+		if (sh->sh_link && sh->sh_link < rd->nsecs) {
+			sh = &rd->secs[sh->sh_link].shdr;
+			spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
+		}
+	}
+	qsort(spans, n, sizeof(*spans), cmp_span);
+	for (size_t i = 0; i < n;) {
+		struct span run = spans[i++];
+
+		while (i < n && spans[i].off <= run.end + MERGE_GAP) {
+			if (spans[i].end > run.end)
+				run.end = spans[i].end;
+			i++;
+		}
+		/* (offsets and sizes are checked where the sections are read) */
+		if (run.end > run.off &&
+		    kabi_buf_need(rd->ctx, &rd->mod->buf, run.off, run.end - run.off) < 0)
+			return -EIO;
+	}
+	return 0;
 }
 
 /* Collect __ksymtab_*, __crc_* and __kstrtabns_* symbols, and for a module
@@ -245,12 +306,12 @@ static int scan_symbols(struct reader *rd)
 	if (strtab->shdr.sh_type != SHT_STRTAB)
 		return kabi_fail(rd->ctx, EINVAL,
 				 "symbol table links to a section that is not a string table");
-	bool want_undef = !has_versions(rd);
+	bool want_undef = !has_versions(rd) && !rd->no_imports;
 
 	/* Every symbol of interest labels an export, and exports live in a
 	 * __ksymtab section: most modules have none, and need no symbol read
 	 * unless only the symbol table says what they import. */
-	if (!has_ksymtab(rd) && !want_undef)
+	if (!rd->has_ksymtab && !want_undef)
 		return 0;
 	if (load_section(rd, symtab->shdr.sh_link) < 0 ||
 	    kabi_buf_need(rd->ctx, &rd->mod->buf, symtab->shdr.sh_offset, symtab->shdr.sh_size) < 0)
@@ -286,10 +347,11 @@ static int scan_symbols(struct reader *rd)
 
 		/* Cheap filter first, on the name offset (the first field of
 		 * Elf32_Sym and Elf64_Sym) in libelf's host-order table, which may
-		 * be unaligned: every name of interest starts with "__". */
+		 * be unaligned: every name of interest starts with "__k" or "__c". */
 		memcpy(&st_name, (const unsigned char *)syms->d_buf + i * entsize, sizeof(st_name));
-		if (!want_undef && ((size_t)st_name + 1 >= strtab->size || strtab->data[st_name] != '_' ||
-				    strtab->data[st_name + 1] != '_'))
+		if (!want_undef && ((size_t)st_name + 2 >= strtab->size || strtab->data[st_name] != '_' ||
+				    strtab->data[st_name + 1] != '_' ||
+				    (strtab->data[st_name + 2] != 'k' && strtab->data[st_name + 2] != 'c')))
 			continue;
 		if (!gelf_getsymshndx(syms, xndx, (int)i, &sym, &shndx_ext))
 			return kabi_fail(rd->ctx, EINVAL, "symbol %zu: %s", i, elf_errmsg(-1));
@@ -320,11 +382,6 @@ static int scan_symbols(struct reader *rd)
 	return 0;
 }
 
-static int cmp_found_name(const void *a, const void *b)
-{
-	return strcmp(((const struct found_sym *)a)->name, ((const struct found_sym *)b)->name);
-}
-
 static int cmp_found_place(const void *a, const void *b)
 {
 	const struct found_sym *x = a, *y = b;
@@ -334,11 +391,13 @@ static int cmp_found_place(const void *a, const void *b)
 	return x->value < y->value ? -1 : x->value > y->value;
 }
 
-static const struct found_sym *lookup(const struct found_sym *v, size_t n, const char *name)
+/* Index found symbols by name (the first of a name wins). */
+static int index_found(struct kabi_ctx *ctx, struct kabi_hash *h, struct found_sym *v, size_t n)
 {
-	struct found_sym key = { .name = name };
-
-	return n ? bsearch(&key, v, n, sizeof(*v), cmp_found_name) : NULL;
+	for (size_t i = 0; i < n; i++)
+		if (kabi_hash_put(h, v[i].name, &v[i]) < 0)
+			return kabi_fail(ctx, ENOMEM, "out of memory");
+	return 0;
 }
 
 /* Bytes [value, value + len) of section shndx, or NULL with an error set. */
@@ -388,7 +447,7 @@ static int ksymtab_index(struct reader *rd, const struct found_sym *ks, size_t *
 static int export_crc(struct reader *rd, const struct found_sym *ks, struct kabi_sym *out)
 {
 	const char *suffix = rd->secs[ks->shndx].name + strlen("__ksymtab");
-	const struct found_sym *crc = lookup(rd->crc, rd->n_crc, ks->name);
+	const struct found_sym *crc = kabi_hash_get(&rd->crc_by_name, ks->name);
 	const unsigned char *p;
 	struct section *kcrctab;
 	char kcrctab_name[64];
@@ -439,11 +498,9 @@ static int read_exports(struct reader *rd)
 
 	if (!rd->n_ksymtab)
 		return 0;
-	/* (qsort wants a non-NULL array even when empty) */
-	if (rd->n_crc)
-		qsort(rd->crc, rd->n_crc, sizeof(*rd->crc), cmp_found_name);
-	if (rd->n_kstrtabns)
-		qsort(rd->kstrtabns, rd->n_kstrtabns, sizeof(*rd->kstrtabns), cmp_found_name);
+	if (index_found(rd->ctx, &rd->crc_by_name, rd->crc, rd->n_crc) < 0 ||
+	    index_found(rd->ctx, &rd->kstrtabns_by_name, rd->kstrtabns, rd->n_kstrtabns) < 0)
+		return -ENOMEM;
 	/* List exports as the kernel does: by table, then by position. */
 	qsort(rd->ksymtab, rd->n_ksymtab, sizeof(*rd->ksymtab), cmp_found_place);
 	mod->exports = calloc(rd->n_ksymtab, sizeof(*mod->exports));
@@ -472,7 +529,7 @@ static int read_exports(struct reader *rd)
 			if (flagstab->data[index] & 1)
 				e->flags |= KABI_SYM_GPL;
 		}
-		ns = lookup(rd->kstrtabns, rd->n_kstrtabns, ks->name);
+		ns = kabi_hash_get(&rd->kstrtabns_by_name, ks->name);
 		if (ns) {
 			const unsigned char *p = symbol_bytes(rd, ns, "__kstrtabns_", 1);
 			const struct section *s = &rd->secs[ns->shndx];
@@ -614,6 +671,8 @@ static int read_imports(struct reader *rd)
 	/* The kernel checks only the extended tables when they exist, and only
 	 * they hold names of 56 characters and more. */
 	rd->mod->modversions = ext_crcs || ext_names || versions;
+	if (rd->no_imports)
+		return 0;
 	if (ext_crcs || ext_names)
 		return read_ext_versions(rd, ext_crcs, ext_names);
 	if (versions)
@@ -695,7 +754,7 @@ static int fetch_headers(struct kabi_ctx *ctx, struct kabi_buf *buf)
 {
 	const unsigned char *e = buf->data;
 	bool is64;
-	uint64_t shoff, shentsize, shnum;
+	uint64_t shoff, shentsize, shnum, before;
 
 	if (!buf->have)
 		return 0;
@@ -713,7 +772,9 @@ static int fetch_headers(struct kabi_ctx *ctx, struct kabi_buf *buf)
 			  e[EI_DATA]);
 	if (shoff == 0 || shentsize == 0)
 		return 0;
-	if (kabi_buf_need(ctx, buf, shoff, shentsize) < 0)
+	/* the table, and the section names that usually lie just before it */
+	before = shoff < NAMES_BEFORE ? shoff : NAMES_BEFORE;
+	if (kabi_buf_need(ctx, buf, shoff - before, before + (shnum ? shnum : 1) * shentsize) < 0)
 		return -EIO;
 	if (shnum == 0 && shoff < buf->size && buf->size - shoff >= shentsize) {
 		/* more than SHN_LORESERVE sections: the count is section 0's sh_size */
@@ -727,9 +788,9 @@ static int fetch_headers(struct kabi_ctx *ctx, struct kabi_buf *buf)
 	return kabi_buf_need(ctx, buf, shoff, shnum * shentsize) < 0 ? -EIO : 0;
 }
 
-static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod)
+static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod, bool no_imports)
 {
-	struct reader rd = { .ctx = ctx, .mod = mod };
+	struct reader rd = { .ctx = ctx, .mod = mod, .no_imports = no_imports };
 	GElf_Ehdr ehdr;
 	int r = -EINVAL;
 
@@ -749,7 +810,7 @@ static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod)
 		return kabi_fail(ctx, EINVAL, "not a kernel module (ELF type %u, not ET_REL)",
 				 (unsigned)ehdr.e_type);
 
-	if (read_sections(&rd) < 0)
+	if (read_sections(&rd) < 0 || prefetch_sections(&rd) < 0)
 		goto out;
 	if (!rd.known[SEC_MODINFO] && !rd.known[SEC_THIS_MODULE]) {
 		r = kabi_fail(ctx, EINVAL,
@@ -771,10 +832,12 @@ out:
 	free(rd.kstrtabns);
 	free(rd.undef);
 	free(rd.ksymtab_count);
+	kabi_hash_fini(&rd.crc_by_name);
+	kabi_hash_fini(&rd.kstrtabns_by_name);
 	return r;
 }
 
-static int open_module(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
+static int open_module(struct kabi_ctx *ctx, const char *name, const void *data, size_t size, bool no_imports,
 		       struct kabi_module **out)
 {
 	struct kabi_module *mod = calloc(1, sizeof(*mod));
@@ -790,7 +853,7 @@ static int open_module(struct kabi_ctx *ctx, const char *name, const void *data,
 	if (r == 0 && mod->buf.size == 0)
 		r = kabi_fail(ctx, EINVAL, "empty file");
 	if (r == 0)
-		r = read_module(ctx, mod);
+		r = read_module(ctx, mod, no_imports);
 	kabi_buf_close_file(&mod->buf);
 	if (r < 0) {
 		kabi_module_free(mod);
@@ -806,7 +869,17 @@ KABI_EXPORT int kabi_module_open(struct kabi_ctx *ctx, const char *path, struct 
 
 	if (kabi_read_ahead_take(ctx, path, mod, &r))
 		return r;
-	return open_module(ctx, path, NULL, 0, mod);
+	return open_module(ctx, path, NULL, 0, false, mod);
+}
+
+int kabi_module_open_for_provides(struct kabi_ctx *ctx, const char *path, struct kabi_module **mod)
+{
+	int r;
+
+	/* one read ahead has its imports too: more than provides need */
+	if (kabi_read_ahead_take(ctx, path, mod, &r))
+		return r;
+	return open_module(ctx, path, NULL, 0, true, mod);
 }
 
 static size_t space(const char *s)
@@ -864,7 +937,7 @@ void kabi_module_adopt(struct kabi_module *mod, struct kabi_ctx *ctx)
 KABI_EXPORT int kabi_module_open_mem(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
 				     struct kabi_module **mod)
 {
-	return open_module(ctx, name ? name : "(memory)", data ? data : "", size, mod);
+	return open_module(ctx, name ? name : "(memory)", data ? data : "", size, false, mod);
 }
 
 KABI_EXPORT void kabi_module_free(struct kabi_module *mod)

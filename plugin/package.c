@@ -6,6 +6,7 @@
  * its siblings provide.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,19 @@ struct kabi_pkg {
 	struct kabi_hash exports; /* name -> struct kabi_pkg_export */
 	struct kabi_hash modules; /* path -> struct kabi_mod_view */
 	struct kabi_hash names; /* module name (dashes as _) -> path */
-	struct kabi_hash strings; /* string -> its one copy in the arena */
+	struct kabi_hash strings; /* string -> its struct pkg_string */
+};
+
+/* The one copy of a string (symbol names and the release repeat across the
+ * modules of a tree), with what requires asks about a symbol of that name
+ * beside it: an import is then looked up once by name, when its module is
+ * added, and each of its Requires follows pointers (a hash lookup misses
+ * the cache, and a tree has 190k imports of 18k names). */
+struct pkg_string {
+	const struct kabi_pkg_export *export; /* the first module of the package exporting it */
+	uint64_t ref_serial; /* the reference ref_entry was looked up in (0: none yet) */
+	const struct kabi_symvers_entry *ref_entry; /* and what it has of the name, or NULL */
+	char text[];
 };
 
 static void *arena_alloc(struct kabi_pkg *pkg, size_t size)
@@ -54,15 +67,53 @@ static char *arena_strdup(struct kabi_pkg *pkg, const char *s)
 	return p ? memcpy(p, s, len) : NULL;
 }
 
-/* One copy of each string: symbol names and the release repeat across
- * the modules of a tree (memory is page faults, and time). */
+static struct pkg_string *string_of(const char *interned)
+{
+	return (struct pkg_string *)(interned - offsetof(struct pkg_string, text));
+}
+
+static const char *arena_intern_hashed(struct kabi_pkg *pkg, const char *s, uint32_t hash)
+{
+	struct pkg_string *p = kabi_hash_get_hashed(&pkg->strings, s, hash);
+	size_t len;
+
+	if (p)
+		return p->text;
+	len = strlen(s) + 1;
+	p = arena_alloc(pkg, sizeof(*p) + len);
+	if (!p)
+		return NULL;
+	*p = (struct pkg_string){ .export = NULL };
+	memcpy(p->text, s, len);
+	return kabi_hash_put_hashed(&pkg->strings, p->text, hash, p) < 0 ? NULL : p->text;
+}
+
 static const char *arena_intern(struct kabi_pkg *pkg, const char *s)
 {
-	char *p = kabi_hash_get(&pkg->strings, s);
+	return arena_intern_hashed(pkg, s, kabi_hash_of(s));
+}
 
-	if (!p && (p = arena_strdup(pkg, s)) && kabi_hash_put(&pkg->strings, p, p) < 0)
-		p = NULL;
-	return p;
+/* Intern the names of syms in place, a batch at a time: the slots of a
+ * batch are asked for from memory together, not one miss after another. */
+static int intern_names(struct kabi_pkg *pkg, struct kabi_sym *syms, size_t n)
+{
+	enum {
+		BATCH = 32
+	};
+	uint32_t hash[BATCH];
+
+	for (size_t at = 0; at < n; at += BATCH) {
+		size_t count = n - at < BATCH ? n - at : BATCH;
+
+		for (size_t i = 0; i < count; i++) {
+			hash[i] = kabi_hash_of(syms[at + i].name);
+			kabi_hash_prefetch(&pkg->strings, hash[i]);
+		}
+		for (size_t i = 0; i < count; i++)
+			if (!(syms[at + i].name = arena_intern_hashed(pkg, syms[at + i].name, hash[i])))
+				return -ENOMEM;
+	}
+	return 0;
 }
 
 KABI_EXPORT struct kabi_pkg *kabi_pkg_new(struct kabi_ctx *ctx)
@@ -158,11 +209,11 @@ static struct kabi_mod_view *pkg_keep_view(struct kabi_pkg *pkg, const struct ka
 	s->release = v.release ? arena_intern(pkg, v.release) : NULL;
 	if (!s->path || (v.release && !s->release))
 		return NULL;
-	for (size_t i = 0; i < v.n_imports; i++) {
-		imports[i] = v.imports[i];
-		if (!(imports[i].name = arena_intern(pkg, v.imports[i].name)))
-			return NULL;
-	}
+	if (v.n_imports)
+		memcpy(imports, v.imports, v.n_imports * sizeof(*imports));
+	if (intern_names(pkg, imports, v.n_imports) < 0)
+		return NULL;
+	s->names_of = pkg;
 	s->n_modinfo = 0;
 	for (size_t i = 0; i < v.n_modinfo; i++) {
 		struct kabi_modinfo *m = &modinfo[s->n_modinfo];
@@ -185,6 +236,7 @@ KABI_EXPORT int kabi_pkg_add(struct kabi_pkg *pkg, const struct kabi_module *mod
 	const struct kabi_sym *exports = kabi_module_exports(mod, &n);
 	struct kabi_mod_view *v;
 	char *name, *kept_name;
+	int r;
 
 	if (kabi_hash_get(&pkg->modules, kabi_module_path(mod)))
 		return 0; /* a path added twice keeps its first summary */
@@ -202,8 +254,11 @@ KABI_EXPORT int kabi_pkg_add(struct kabi_pkg *pkg, const struct kabi_module *mod
 		if (!e || !sym)
 			return kabi_fail(pkg->ctx, ENOMEM, "out of memory");
 		*e = (struct kabi_pkg_export){ v->path, exports[i].crc, exports[i].flags };
-		if (kabi_hash_put(&pkg->exports, sym, e) < 0)
+		r = kabi_hash_put(&pkg->exports, sym, e);
+		if (r < 0)
 			return kabi_fail(pkg->ctx, ENOMEM, "out of memory");
+		if (r == 0)
+			string_of(sym)->export = e; /* the first wins, as in exports */
 	}
 	return 0;
 }
@@ -211,6 +266,33 @@ KABI_EXPORT int kabi_pkg_add(struct kabi_pkg *pkg, const struct kabi_module *mod
 const struct kabi_pkg_export *kabi_pkg_export(const struct kabi_pkg *pkg, const char *sym)
 {
 	return pkg ? kabi_hash_get(&pkg->exports, sym) : NULL;
+}
+
+const struct kabi_pkg_export *
+kabi_pkg_import_export(const struct kabi_pkg *pkg, const struct kabi_mod_view *m, const struct kabi_sym *imp)
+{
+	if (pkg && m->names_of == pkg)
+		return string_of(imp->name)->export;
+	return kabi_pkg_export(pkg, imp->name);
+}
+
+const struct kabi_symvers_entry *kabi_pkg_import_find(const struct kabi_pkg *pkg,
+						      const struct kabi_mod_view *m,
+						      const struct kabi_sym *imp,
+						      const struct kabi_symvers *ref)
+{
+	struct pkg_string *p;
+	uint64_t serial = kabi_symvers_serial(ref);
+
+	if (!pkg || m->names_of != pkg)
+		return kabi_symvers_find(ref, imp->name);
+	/* (a cache: the package stays what it was) */
+	p = string_of(imp->name);
+	if (p->ref_serial != serial) {
+		p->ref_entry = kabi_symvers_find(ref, imp->name);
+		p->ref_serial = serial;
+	}
+	return p->ref_entry;
 }
 
 bool kabi_pkg_has_module(const struct kabi_pkg *pkg, const char *name)

@@ -8,6 +8,7 @@
  *   5.6-rc7+       crc sym module type ns
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,7 +28,20 @@ struct kabi_symvers {
 	 * as they are asked for (an entry with name NULL is not yet). */
 	struct kabi_symvers_index *idx;
 	bool all_filled;
+	uint64_t serial;
 };
+
+static struct kabi_symvers *symvers_new(void)
+{
+	static _Atomic uint64_t last_serial;
+	struct kabi_symvers *sv = calloc(1, sizeof(*sv));
+
+	if (sv) {
+		sv->buf.fd = -1; /* no file behind it (0 would be stdin) */
+		sv->serial = atomic_fetch_add(&last_serial, 1) + 1;
+	}
+	return sv;
+}
 
 static bool parse_crc(const char *s, uint32_t *crc)
 {
@@ -173,12 +187,10 @@ static int index_modules(struct kabi_ctx *ctx, struct kabi_symvers *sv)
 static int open_symvers(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
 			struct kabi_symvers **out)
 {
-	struct kabi_symvers *sv = calloc(1, sizeof(*sv));
+	struct kabi_symvers *sv = symvers_new();
 	int r;
 
 	*out = NULL;
-	if (sv)
-		sv->buf.fd = -1;
 	if (!sv || !(sv->path = strdup(name))) {
 		free(sv);
 		return kabi_fail(ctx, ENOMEM, "out of memory");
@@ -233,9 +245,7 @@ int kabi_symvers_open_cached(struct kabi_ctx *ctx, const char *path, const char 
 	int r;
 
 	if (x) {
-		sv = calloc(1, sizeof(*sv));
-		if (sv)
-			sv->buf.fd = -1; /* no file behind it (0 would be stdin) */
+		sv = symvers_new();
 		if (!sv || !(sv->path = strdup(path)) ||
 		    !(sv->entries = calloc(kabi_symvers_index_count(x) + 1, sizeof(*sv->entries)))) {
 			kabi_symvers_index_free(x);
@@ -311,6 +321,11 @@ KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi
 bool kabi_symvers_has_crcs(const struct kabi_symvers *sv)
 {
 	return sv->has_crcs;
+}
+
+uint64_t kabi_symvers_serial(const struct kabi_symvers *sv)
+{
+	return sv->serial;
 }
 
 /* Does the kernel have a module of this name (- and _ alike)?  Module.symvers

@@ -2,6 +2,7 @@
 /* Provides and Requires of fixture modules against a Module.symvers. */
 #include <check.h>
 #include <elf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -143,6 +144,51 @@ START_TEST(package_satisfies_itself)
 	kabi_strv_free(&req);
 	kabi_module_free(mod);
 	kabi_module_free(fx);
+	kabi_pkg_free(pkg);
+	kabi_ctx_free(ctx);
+	fx_cleanup();
+}
+END_TEST
+
+/* A package answers for the modules it keeps from what it looked up once
+ * per name: another reference is asked again, the sibling still counts. */
+START_TEST(package_lookups_follow_the_reference)
+{
+	static const struct fx_import sibling = { "fx_plain", 0x11223344 };
+	static const char second[] = "0x00000042\tkmalloc_caches\tvmlinux\tEXPORT_SYMBOL\t\n";
+	static const char *const want[] = {
+		"kernel(_printk) = 0x92997ed8\nkernel(module_layout) = 0x9060323f\n"
+		"ksym(kmalloc_caches) = 0x00000042\n",
+		"kernel(kmalloc_caches) = 0x00000042\nksym(_printk) = 0x92997ed8\n"
+		"ksym(module_layout) = 0x9060323f\n",
+	};
+	const char *user_path = "/lib/modules/" FX_RELEASE "/extra/user.ko";
+	struct warnings w = { "" };
+	struct kabi_ctx *ctx = new_ctx(&w);
+	char *ref = fx_write("second.symvers", second, sizeof(second) - 1);
+	struct fx_options user = base;
+	struct kabi_pkg *pkg = kabi_pkg_new(ctx);
+	struct kabi_module *fx = open_at(ctx, "/lib/modules/" FX_RELEASE "/extra/fx.ko", &base), *mod;
+
+	user.extra_import = &sibling;
+	mod = open_at(ctx, user_path, &user);
+	ck_assert_int_eq(kabi_pkg_add(pkg, fx), 0);
+	ck_assert_int_eq(kabi_pkg_add(pkg, mod), 0);
+	kabi_module_free(mod);
+	kabi_module_free(fx);
+	for (size_t i = 0; i < 2; i++) {
+		struct kabi_strv req = { 0 };
+		char *r;
+
+		if (i)
+			ck_assert_int_eq(kabi_ctx_set_symvers(ctx, ref), 0);
+		ck_assert_msg(kabi_pkg_requires(pkg, user_path, &req) == 0, "%s", kabi_ctx_error(ctx));
+		r = joined(&req);
+		ck_assert_str_eq(r, want[i]);
+		free(r);
+		kabi_strv_free(&req);
+	}
+	free(ref);
 	kabi_pkg_free(pkg);
 	kabi_ctx_free(ctx);
 	fx_cleanup();
@@ -358,6 +404,49 @@ START_TEST(kernel_side_release)
 }
 END_TEST
 
+static int cmp_text(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted in byte order, each string once, at every size (a module's few
+ * dozen and a kernel's thousands go different ways). */
+START_TEST(sort_uniq_any_size)
+{
+	static const size_t sizes[] = { 0, 1, 2, 7, 40, 1024, 1025, 5000 };
+
+	srand(18);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct kabi_strv sv = { 0 };
+		char **want = calloc(sizes[k] + 1, sizeof(*want));
+		size_t n_want = 0;
+
+		sv.v = calloc(sizes[k] + 1, sizeof(*sv.v));
+		sv.n = sv.cap = sizes[k];
+		for (size_t i = 0; i < sizes[k]; i++) {
+			char text[32];
+
+			/* few distinct values: duplicates, and prefixes of each other */
+			snprintf(text, sizeof(text), "kernel(s%.*s) = 0x%x", rand() % 4, "_ab", rand() % 300);
+			sv.v[i] = strdup(text);
+			want[i] = sv.v[i];
+		}
+		qsort(want, sizes[k], sizeof(*want), cmp_text);
+		for (size_t i = 0; i < sizes[k]; i++)
+			if (!n_want || strcmp(want[n_want - 1], want[i]))
+				want[n_want++] = strdup(want[i]);
+		kabi_strv_sort_uniq(&sv);
+		ck_assert_uint_eq(sv.n, n_want);
+		for (size_t i = 0; i < n_want; i++) {
+			ck_assert_str_eq(sv.v[i], want[i]);
+			free(want[i]);
+		}
+		free(want);
+		kabi_strv_free(&sv);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("deps");
@@ -368,6 +457,7 @@ int main(void)
 	tcase_add_test(t, out_of_tree_module);
 	tcase_add_test(t, in_tree_module);
 	tcase_add_loop_test(t, package_satisfies_itself, 0, 2);
+	tcase_add_test(t, package_lookups_follow_the_reference);
 	tcase_add_test(t, unreadable_reference_is_an_error);
 	tcase_add_test(t, settings_set_again_keep_what_was_read);
 	tcase_add_test(t, module_without_modversions);
@@ -375,6 +465,7 @@ int main(void)
 	tcase_add_test(t, crcless_module_crc_reference);
 	tcase_add_test(t, crc_module_crcless_reference);
 	tcase_add_test(t, kernel_side_release);
+	tcase_add_test(t, sort_uniq_any_size);
 	suite_add_tcase(s, t);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

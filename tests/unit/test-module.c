@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "kabideps.h"
@@ -229,9 +231,9 @@ START_TEST(truncated_anywhere)
 }
 END_TEST
 
-/* Files above the size read whole: headers first and last, the rest on
- * demand (.modinfo and the tables lie between 300 KiB of .text and 100 KiB
- * of .BTF here). */
+/* Files above the size read whole: the ELF header first, then the section
+ * headers, the rest on demand (.modinfo and the tables lie between 300 KiB
+ * of .text and 100 KiB of .BTF here). */
 START_TEST(large_files_read_sparsely)
 {
 	struct fx_options o = combo(_i);
@@ -262,6 +264,123 @@ START_TEST(large_files_read_sparsely)
 	}
 	fx_cleanup();
 	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+/* Provides without a package read no imports: a damaged __versions is an
+ * error for Requires (and for the package that keeps the module), the
+ * Provides are the module's exports all the same. */
+START_TEST(provides_read_no_imports)
+{
+	struct fx_options o = combo(_i);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	struct kabi_pkg *pkg = kabi_pkg_new(ctx);
+	struct kabi_strv whole = { 0 }, part = { 0 }, req = { 0 };
+	struct kabi_module *mod = NULL;
+	size_t size, off, len;
+	unsigned char *img;
+	char *path, *damaged;
+
+	o.text_size = 64 << 10; /* read sparsely */
+	img = fx_module(&o, &size);
+	path = fx_write("large.ko", img, size);
+	ck_assert_int_eq(kabi_module_open(ctx, path, &mod), 0);
+	ck_assert_int_eq(kabi_provides(ctx, mod, &whole), 0);
+	ck_assert_int_eq(kabi_provides_file(ctx, NULL, path, &part), 0);
+	kabi_strv_sort_uniq(&whole);
+	kabi_strv_sort_uniq(&part);
+	ck_assert_uint_eq(part.n, whole.n);
+	ck_assert_uint_ge(part.n, 3);
+	for (size_t i = 0; i < part.n; i++)
+		ck_assert_str_eq(part.v[i], whole.v[i]);
+	kabi_strv_free(&part);
+	if (!o.no_versions && fx_find_section(img, size, "__versions", &off, &len) == 0) {
+		memset(img + off + (o.elf_class == ELFCLASS64 ? 8 : 4), 'A', 60);
+		damaged = fx_write("damaged.ko", img, size);
+		ck_assert_msg(kabi_provides_file(ctx, NULL, damaged, &part) == 0, "%s", kabi_ctx_error(ctx));
+		ck_assert_uint_eq(part.n, whole.n);
+		ck_assert_int_lt(kabi_generate(ctx, NULL, "requires", damaged, &req), 0);
+		ck_assert_msg(strstr(kabi_ctx_error(ctx), "__versions"), "%s", kabi_ctx_error(ctx));
+		ck_assert_int_lt(kabi_provides_file(ctx, pkg, damaged, &req), 0);
+		ck_assert_uint_eq(req.n, 0);
+		free(damaged);
+	}
+	kabi_strv_free(&whole);
+	kabi_strv_free(&part);
+	kabi_module_free(mod);
+	kabi_pkg_free(pkg);
+	free(path);
+	free(img);
+	fx_cleanup();
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+static void write_file(const char *path, const void *data, size_t size)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, size, f), size);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The class of the module at path, read through ctx. */
+static int class_at(struct kabi_ctx *ctx, const char *path)
+{
+	struct kabi_module *mod = NULL;
+	int c;
+
+	ck_assert_msg(kabi_module_open(ctx, path, &mod) == 0, "%s: %s", path, kabi_ctx_error(ctx));
+	c = kabi_module_elf_class(mod);
+	kabi_module_free(mod);
+	return c;
+}
+
+/* The reader keeps the directory of the last module open for the next:
+ * a directory removed and made again, or renamed and replaced once the
+ * batch is over, is the new one. */
+START_TEST(directory_replaced)
+{
+	struct fx_options o64 = combo(0), o32 = combo(0);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	char top[] = "/tmp/kabi-dirs-XXXXXX", dir[64], old[64], path[80];
+	unsigned char *img64, *img32;
+	size_t n64, n32;
+
+	o64.elf_class = ELFCLASS64;
+	o32.elf_class = ELFCLASS32;
+	img64 = fx_module(&o64, &n64);
+	img32 = fx_module(&o32, &n32);
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	snprintf(dir, sizeof(dir), "%s/d", top);
+	snprintf(old, sizeof(old), "%s/old", top);
+	snprintf(path, sizeof(path), "%s/a.ko", dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	write_file(path, img64, n64);
+	ck_assert_int_eq(class_at(ctx, path), ELFCLASS64);
+	/* removed and made again: at once */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	write_file(path, img32, n32);
+	ck_assert_int_eq(class_at(ctx, path), ELFCLASS32);
+	ck_assert_int_eq(class_at(ctx, path), ELFCLASS32);
+	/* renamed and replaced: after a pause longer than a batch's */
+	ck_assert_int_eq(rename(dir, old), 0);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	write_file(path, img64, n64);
+	usleep(1200 * 1000);
+	ck_assert_int_eq(class_at(ctx, path), ELFCLASS64);
+	unlink(path);
+	rmdir(dir);
+	snprintf(path, sizeof(path), "%s/a.ko", old);
+	unlink(path);
+	rmdir(old);
+	rmdir(top);
+	free(img64);
+	free(img32);
 	kabi_ctx_free(ctx);
 }
 END_TEST
@@ -461,6 +580,8 @@ static Suite *module_suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_loop_test(t, truncated_anywhere, 0, N_COMBOS);
 	tcase_add_loop_test(t, large_files_read_sparsely, 0, N_COMBOS);
+	tcase_add_loop_test(t, provides_read_no_imports, 0, N_COMBOS);
+	tcase_add_test(t, directory_replaced);
 	tcase_add_test(t, damaged_sections);
 	tcase_add_test(t, wrong_table_sizes);
 	tcase_add_test(t, bad_compressed_data);
