@@ -93,7 +93,7 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, 
     # (rpm 4.14 has no --load: its macro path, and ours after it)
     showrc = subprocess.run([rpm, "--showrc"], env=env, check=True, capture_output=True, text=True).stdout
     macro_path = next(l.split(":", 1)[1].strip() for l in showrc.splitlines() if l.startswith("Macro path:"))
-    macro_path = ":".join([macro_path, os.path.join(SRC, "macros.d/macros.kabideps")] + attrs)
+    macro_path = ":".join([macro_path, os.path.join(os.path.abspath(a.build), "macros.d", "macros.kabideps")] + attrs)
     for p in attrs:
         os.symlink(p, os.path.join(attrdir, os.path.basename(p)[:-len("." + suffix)]))
     for p in glob.glob(os.path.join(own, "*.attr")):
