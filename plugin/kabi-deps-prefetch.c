@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compressed.h"
 #include "kabi-deps.h"
 #include "kabideps.h"
 
@@ -71,9 +72,13 @@ static void *work(void *arg)
 
 static bool compressed(const char *path)
 {
+	static const char *const suffixes[] = { KABI_COMPRESSED_SUFFIXES };
 	const char *dot = strrchr(path, '.');
 
-	return dot && (strcmp(dot, ".xz") == 0 || strcmp(dot, ".zst") == 0 || strcmp(dot, ".gz") == 0);
+	for (size_t i = 0; dot && i < sizeof(suffixes) / sizeof(*suffixes); i++)
+		if (strcmp(dot, suffixes[i]) == 0)
+			return true;
+	return false;
 }
 
 struct prefetch *prefetch_start(char **paths, size_t n)

@@ -14,9 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compressed.h"
 #include "libkabideps-private.h"
 
-static const char *const compressed_suffixes[] = { ".gz", ".xz", ".zst", ".bz2" };
+static const char *const compressed_suffixes[] = { KABI_COMPRESSED_SUFFIXES };
 
 /* "NAME.ko" from .../NAME.ko[.gz|.xz|.zst], or NULL when it is not a .ko. */
 static char *ko_name(const char *path)
