@@ -86,6 +86,7 @@ static char *expand_nonempty(const char *macro)
 static int select_package(lua_State *L, char *key)
 {
 	char *buildroot, *symvers, *symsets, *strict;
+	bool strict_on;
 
 	if (state.pkg && strcmp(state.key, key) == 0) {
 		free(key);
@@ -95,6 +96,8 @@ static int select_package(lua_State *L, char *key)
 	symvers = expand_nonempty("%{?_kabideps_symvers}");
 	symsets = expand_nonempty("%{?_kabideps_symsets}");
 	strict = expand_nonempty("%{?_kabideps_strict}");
+	strict_on = strict && strcmp(strict, "0") != 0;
+	free(strict);
 	if (!state.ctx || !same(state.buildroot, buildroot) || !same(state.symvers, symvers) ||
 	    !same(state.symsets, symsets)) {
 		drop_state();
@@ -118,19 +121,16 @@ static int select_package(lua_State *L, char *key)
 	free(state.key);
 	state.key = key;
 	state.pkg = kabi_pkg_new(state.ctx);
-	state.strict = strict && strcmp(strict, "0") != 0;
-	free(strict);
+	state.strict = strict_on;
 	if (!state.pkg)
 		goto oom;
 	/* setting a value again keeps what the context read with it */
 	state.option_problems = 0;
 	for (size_t i = 0; i < sizeof(option_names) / sizeof(option_names[0]); i++) {
-		char *value = rpmExpand(option_macros[i], NULL);
-		int r = value ? kabi_ctx_set_option(state.ctx, option_names[i], value) : -1;
+		char *value = rpmExpand(option_macros[i], NULL); /* (rpm aborts when out of memory) */
+		int r = kabi_ctx_set_option(state.ctx, option_names[i], value);
 
 		free(value);
-		if (!value)
-			goto oom;
 		if (r < 0) {
 			state.option_problems++;
 			rpmlog(RPMLOG_ERR, "kabi-deps: %%_kabideps_%s: %s\n", option_names[i],
@@ -139,6 +139,8 @@ static int select_package(lua_State *L, char *key)
 	}
 	return 0;
 oom:
+	if (key != state.key)
+		free(key);
 	drop_state();
 	return luaL_error(L, "kabi-deps: out of memory");
 }
