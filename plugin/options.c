@@ -93,8 +93,9 @@ static int set_word(struct kabi_ctx *ctx, const struct option_row *row, const ch
 	bool token = row->type == OPTION_TOKEN;
 
 	if (value[strcspn(value, token ? " \t\n(),:=<>" : " \t\n(),=<>")])
-		return kabi_fail(ctx, EINVAL, "%s: '%s' is not %s", row->name, value,
-				 token ? "a valid flavor name" : "a package name");
+		return token ? kabi_fail(ctx, EINVAL, "%s: '%s' is not a valid %s name", row->name, value,
+					 row->name) :
+			       kabi_fail(ctx, EINVAL, "%s: '%s' is not a package name", row->name, value);
 	if (replace_string(out, *value ? value : NULL) < 0)
 		return kabi_fail(ctx, ENOMEM, "out of memory");
 	return 0;
