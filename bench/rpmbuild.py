@@ -3,7 +3,7 @@
 """What kabi-deps adds to rpmbuild, per module (not part of the tests).
 
     bench/rpmbuild.py [--build DIR] [--rpm PREFIX] [--generator GEN]
-                      [--modules N] [--runs N] [--defines MACRO=VALUE...]
+                      [--modules N] [--runs N] [--defines MACRO=VALUE...] [--replay] [--perf FILE]
 
 Packages --modules (1,000) modules of a Debian kernel (tests/real/fetch-kernel.sh,
 cached) under /lib/modules/R/extra with a plain spec, with kabi-deps and with it
@@ -19,6 +19,14 @@ variants of the build tree (singlefile: the CLI per file and kind, as
 rpm < 4.16 does; lua: in-process; multifile: per package, rpm >= 4.20;
 default: the configured one).  The CLI's Module.symvers index goes to a
 fresh cache directory (XDG_CACHE_HOME), made by the warm-up run.
+--replay: a third kind of run, kabi-deps off and in its place a Lua
+generator that prints, from a table made beforehand by the CLI, the same
+dependencies for each file: what rpm itself spends on taking them (its Lua
+call and parsing of each line), which no generator can avoid; with kabi-deps
+minus replay is what kabi-deps adds beyond that.
+--perf FILE: the warm-up runs under perf record -g (FILE.on, FILE.off), to
+see where the time goes: perf report -i FILE.on --no-children --sort dso,sym
+(--runs 0: only those).
 """
 import argparse, glob, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -47,6 +55,10 @@ def main():
     ap.add_argument("--modules", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--define", action="append", default=[], help="MACRO VALUE for both runs")
+    ap.add_argument("--replay", action="store_true",
+                    help="also run a generator that prints what kabi-deps gives, from a table: rpm's own share")
+    ap.add_argument("--perf", help="profile the first run of each under perf record -g, to PERF.on "
+                    "and PERF.off (the times of those runs are perf's too)")
     a = ap.parse_args()
 
     build = os.path.abspath(a.build)
@@ -87,7 +99,7 @@ def attr_setup(rpm, env, attrs, suffix, tmp):
     # (rpm 4.14 has no --load: its macro path, and ours after it)
     showrc = subprocess.run([rpm, "--showrc"], env=env, check=True, capture_output=True, text=True).stdout
     macro_path = next(l.split(":", 1)[1].strip() for l in showrc.splitlines() if l.startswith("Macro path:"))
-    macro_path = ":".join([macro_path, os.path.join(SRC, "macros.d/macros.kabideps")] + attrs)
+    macro_path = ":".join([macro_path, os.path.join(os.path.abspath(a.build), "macros.d", "macros.kabideps")] + attrs)
     for p in attrs:
         os.symlink(p, os.path.join(attrdir, os.path.basename(p)[:-len("." + suffix)]))
     for p in glob.glob(os.path.join(own, "*.attr")):
@@ -106,13 +118,22 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, 
         f.write(SPEC % dict(n=len(mods), rel=release, kernel=kernel, list=listing))
     macro_path, attrdir = attr_setup(rpm, env, attrs, suffix, tmp)
 
+    if a.replay:
+        macro_path += ":" + write_replay(a, env, rpm, macro_path, attrdir, mods, release, kernel, symvers, tmp)
+    profiled = set()
+
     def run(on):
         top = os.path.join(tmp, "rpm")
         shutil.rmtree(top, ignore_errors=True)
         cmd = [rpmbuild, "--macros", macro_path, "--define", "_fileattrsdir " + attrdir, "-bb", "--quiet", "--define", "_topdir " + top,
             "--define", "_kabideps_symvers " + symvers]
-        for d in a.define + ([] if on else ["__kabideps_path ^$"]):
+        for d in a.define + ([] if on is True else ["__kabideps_path ^$"]) + ([] if on == "replay" else
+                                                                                ["__kabireplay_path ^$"]):
             cmd += ["--define", d]
+        if a.perf and on not in profiled:
+            profiled.add(on)
+            cmd = ["perf", "record", "-q", "-g", "-o", a.perf + "." + {True: "on", False: "off"}.get(on, on),
+                   "--"] + cmd
         start = time.perf_counter()
         p = subprocess.Popen(cmd + [spec], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         err = p.stderr.read().decode(errors="replace")
@@ -129,10 +150,16 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, 
     print("rpm:      %s (%s), kabi-deps attrs: %s" % (version, rpmbuild, suffix))
     print("package:  %d modules of %s under extra/; medians of %d alternated runs" % (len(mods), release, a.runs))
     run(True), run(False)  # warm-up: page cache, the CLI's index
-    on, off = [], []
+    if a.runs == 0:
+        return
+    if a.replay:
+        run("replay")
+    on, off, replay = [], [], []
     for _ in range(a.runs):
         on.append(run(True))
         off.append(run(False))
+        if a.replay:
+            replay.append(run("replay"))
     w_on, w_off = statistics.median(r[0] for r in on), statistics.median(r[0] for r in off)
     c_on, c_off = min(r[1] for r in on), min(r[1] for r in off)
     n = len(mods)
@@ -140,7 +167,66 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, 
           % (w_on, w_off, 1000 * (w_on - w_off) / n))
     print("  CPU time   %8.2f s with kabi-deps, %8.2f s without: %+.2f ms a module (least of each)"
           % (c_on, c_off, 1000 * (c_on - c_off) / n))
-    print("  dependencies of the package: %d with, %d without" % (on[0][2], off[0][2]))
+    if replay:
+        w_re, c_re = statistics.median(r[0] for r in replay), min(r[1] for r in replay)
+        print("  replay     %8.2f s wall, %5.2f s CPU: rpm's share %+.2f ms a module (wall), %+.2f (CPU);"
+              % (w_re, c_re, 1000 * (w_re - w_off) / n, 1000 * (c_re - c_off) / n))
+        print("             kabi-deps beyond it %+.2f ms a module (wall), %+.2f (CPU)"
+              % (1000 * (w_on - w_re) / n, 1000 * (c_on - c_re) / n))
+        print("  dependencies of the package: %d with, %d without, %d replayed" % (on[0][2], off[0][2], replay[0][2]))
+    else:
+        print("  dependencies of the package: %d with, %d without" % (on[0][2], off[0][2]))
+
+
+def write_replay(a, env, rpm, macro_path, attrdir, mods, release, kernel, symvers, tmp):
+    """The replay generator: kabi-deps' dependencies of each file, by the
+    CLI (--multifile, the options rpm would pass), printed from a Lua table."""
+    kabi = os.path.join(os.path.abspath(a.build), "plugin", "kabi-deps")
+    options = subprocess.run([rpm, "--macros", macro_path] + sum((["--define", d] for d in a.define), []) +
+                             ["--eval", "%{__kabideps_cli_options}"], env=env, check=True, capture_output=True,
+                             text=True).stdout.split()
+    # the modules where the package has them (their path decides their kind)
+    root = os.path.join(tmp, "replay-root")
+    extra = os.path.join(root, "lib", "modules", release, "extra")
+    os.makedirs(os.path.dirname(extra))
+    os.symlink(kernel, extra)
+    paths = [os.path.join(extra, m) for m in mods]
+    table = {}
+    for kind in ("provides", "requires", "supplements", "recommends"):
+        out = subprocess.run([kabi, kind, "--multifile", "--buildroot", root] + options + (["--symvers", symvers] if kind == "requires"
+                                                                      else []),
+                             input="".join(p + "\n" for p in paths), env=env, capture_output=True, text=True).stdout
+        path = None
+        for line in out.splitlines():
+            if line.startswith(";"):
+                path = line[1 + len(root):]
+            elif path:
+                table.setdefault(kind, {}).setdefault(path, []).append(line)
+    glue = os.path.join(tmp, "replay.lua")
+    with open(glue, "w") as f:
+        f.write("local deps = {\n")
+        for kind, files in table.items():
+            f.write("  %s = {\n" % kind)
+            for path, lines in files.items():
+                f.write("    [%s] = %s,\n" % (lua_string(path), lua_string("\n".join(lines))))
+            f.write("  },\n")
+        f.write("}\n"
+                "KABI_REPLAY = function(kind)\n"
+                "  local path = rpm.expand('%1'):sub(#rpm.expand('%{buildroot}') + 1)\n"
+                "  local text = deps[kind] and deps[kind][path]\n"
+                "  if text then print(text) end\n"
+                "end\n"
+                "return KABI_REPLAY\n")
+    attr = os.path.join(attrdir, "kabireplay.attr")
+    with open(attr, "w") as f:
+        f.write("%__kabireplay_path %{?_kabideps_module_files}\n")
+        for kind in ("provides", "requires", "supplements", "recommends"):
+            f.write('%%__kabireplay_%s() %%{lua: (KABI_REPLAY or dofile("%s"))("%s")}\n' % (kind, glue, kind))
+    return attr
+
+
+def lua_string(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@
  * ones include rpmver.h) */
 #include <rpm/rpmlib.h>
 
+#include "compressed.h"
 #include "kabideps.h"
 #include "kabi-deps.h"
 
@@ -192,7 +193,8 @@ static void warn(struct wm *wm, const char *fmt, ...)
 	wm->status = EXIT_BAD_INPUT;
 }
 
-static const char *const module_suffixes[] = { ".ko", ".ko.xz", ".ko.zst", ".ko.gz" };
+/* A module's file: NAME.ko, plain or compressed. */
+static const char *const compressions[] = { "", KABI_COMPRESSED_SUFFIXES };
 
 /* The module name of a file name (x-y.ko.xz -> x_y), or NULL. */
 static char *module_name(const char *file)
@@ -200,10 +202,11 @@ static char *module_name(const char *file)
 	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
 	size_t len = strlen(base);
 
-	for (size_t i = 0; i < sizeof(module_suffixes) / sizeof(*module_suffixes); i++) {
-		size_t sl = strlen(module_suffixes[i]);
+	for (size_t i = 0; i < sizeof(compressions) / sizeof(*compressions); i++) {
+		size_t sl = strlen(compressions[i]) + 3;
 
-		if (len > sl && strcmp(base + len - sl, module_suffixes[i]) == 0) {
+		if (len > sl && strcmp(base + len - sl + 3, compressions[i]) == 0 &&
+		    strncmp(base + len - sl, ".ko", 3) == 0) {
 			char *name = xstrdup(base);
 
 			name[len - sl] = '\0';
@@ -406,11 +409,11 @@ static void find_kernels(struct wm *wm)
 /* B's reference, searched inside the image only; NULL when there is none. */
 static char *find_reference(struct wm *wm, struct kernel *k)
 {
-	static const char *const comp[] = { ".gz", ".xz", ".zst", "" };
+	static const char *const comp[] = { KABI_COMPRESSED_SUFFIXES, "" };
 	char *p, *build, link[PATH_MAX];
 	ssize_t len;
 
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(comp) / sizeof(*comp); i++) {
 		p = xasprintf("%s/boot/symvers-%s%s", wm->root, k->release, comp[i]);
 		if (exists(p))
 			return p;
@@ -545,9 +548,9 @@ static bool load_intree(struct wm *wm, struct kernel *k)
 		line[strcspn(line, "\n")] = '\0';
 		if (!*line || strstr(line, "..") || line[0] == '/')
 			continue;
-		for (size_t i = 0; i < 4 && !k->intree_path; i++) {
+		for (size_t i = 0; i < sizeof(compressions) / sizeof(*compressions) && !k->intree_path; i++) {
 			/* modules.order names .ko; the file may be compressed */
-			char *p = xasprintf("%s/%s%s", k->host, line, i ? module_suffixes[i] + 3 : "");
+			char *p = xasprintf("%s/%s%s", k->host, line, compressions[i]);
 
 			if (exists(p)) {
 				tries++;

@@ -81,12 +81,13 @@ static void usage(FILE *out)
 	      "                   requires, instead of the search by the module's release\n"
 	      "  --symsets FILE   kernel symsets (symsets-R.tar.gz) for requires\n"
 	      "  --buildroot DIR  search kernel references here first (default $RPM_BUILD_ROOT)\n"
-	      "  --option NAME=VALUE  optional dependency classes and naming:\n"
-	      "                   kmod=none|fedora|suse, modalias=none|provides|supplements,\n"
-	      "                   firmware=none|requires|recommends, flavor=|auto|NAME,\n"
-	      "                   stablelist=PATH (a kABI stablelist: warn about imports off it),\n"
-	      "                   triggers=|PACKAGE (required by every module: runs depmod)\n"
-	      "  --json           dump as JSON (valid UTF-8; a byte that is not UTF-8 as \\u00XX)\n"
+	      "  --option NAME=VALUE  dependency classes and naming (empty: the default):\n",
+	      out);
+#define KABI_OPTION(name, type, values, macro_default, help) \
+	fputs("    " #name "=" values "\n                   " help "\n", out);
+#include "options.def"
+#undef KABI_OPTION
+	fputs("  --json           dump as JSON (valid UTF-8; a byte that is not UTF-8 as \\u00XX)\n"
 	      "  --strict         warnings (CRC mismatches, no reference) are errors too; for\n"
 	      "                   rpm, end the output with a line that stops the build\n"
 	      "  --output FILE    write to FILE instead of standard output\n"

@@ -65,19 +65,10 @@ void kabi_ctx_set_max_size(struct kabi_ctx *ctx, size_t bytes);
  * instead of searching; NULL goes back to searching. */
 int kabi_ctx_set_symvers(struct kabi_ctx *ctx, const char *path);
 
-/* Optional dependency classes and naming, all off by default:
- *   kmod      none | fedora (kmod(NAME.ko)) | suse (kmod(NAME_WITH_UNDERSCORES.ko))
- *   modalias  none | provides (Fedora: Provides modalias(ALIAS) = VERSION)
- *                  | supplements (SUSE: Supplements modalias(kernel-FLAVOR:ALIAS))
- *   firmware  none | requires | recommends (firmware(PATH) from modinfo firmware=)
- *   flavor    "" | auto | NAME: SUSE naming ksym(FLAVOR:SYM) = CRC and
- *             kernel(FLAVOR:SET) = HASH; auto takes the flavor from the
- *             kernel release (its last -component), as SUSE does.
- *   stablelist  PATH of a kABI stablelist; "" = the distribution's
- *             /lib/modules/kabi-current/kabi_stablelist_<arch>, when present.
- *             Imports not on it are warned about (requires).
- *   triggers  "" | PACKAGE: every out-of-tree module also requires PACKAGE,
- *             the one whose rpm file triggers run depmod (kabi-deps-triggers). */
+/* Optional dependency classes and naming, all off by default, as
+ * `kabi-deps --option NAME=VALUE` takes them (its --help lists them,
+ * kabi-deps(1) describes them; the library's list is options.def).  An
+ * empty value goes back to the default. */
 int kabi_ctx_set_option(struct kabi_ctx *ctx, const char *name, const char *value);
 
 /* ---- one kernel module ------------------------------------------------- */

@@ -35,6 +35,7 @@ int kabi_fail(struct kabi_ctx *ctx, int err, const char *fmt, ...) KABI_PRINTF(3
 void kabi_log(struct kabi_ctx *ctx, int level, const char *fmt, ...) KABI_PRINTF(3, 4) KABI_NONNULL(1, 3);
 size_t kabi_ctx_max_size(const struct kabi_ctx *ctx) KABI_NONNULL(1);
 
+/* The values of options.def's CHOICE rows, in the order of their VALUES. */
 enum {
 	KABI_KMOD_NONE,
 	KABI_KMOD_FEDORA,
@@ -51,12 +52,18 @@ enum {
 	KABI_FIRMWARE_RECOMMENDS
 };
 
-/* What kabi_ctx_set_option() chose (options.c); the stablelist file is
- * the reference cache's (KABI_REF_STABLELIST). */
+/* What kabi_ctx_set_option() chose (options.c), a member per row of
+ * options.def: a CHOICE is its enum value above, a TOKEN or PACKAGE the
+ * string or NULL (flavor "auto": from the release); a FILE is the
+ * reference cache's (kabi_refs_named()). */
+#define KABI_OPTION_MEMBER_CHOICE(name) int name;
+#define KABI_OPTION_MEMBER_TOKEN(name) char *name;
+#define KABI_OPTION_MEMBER_PACKAGE(name) char *name;
+#define KABI_OPTION_MEMBER_FILE(name)
 struct kabi_options {
-	int kmod, modalias, firmware;
-	char *flavor; /* NULL: none, "auto": from the release, else itself */
-	char *triggers; /* package every package with modules requires, or NULL */
+#define KABI_OPTION(name, type, values, macro_default, help) KABI_OPTION_MEMBER_##type(name)
+#include "options.def"
+#undef KABI_OPTION
 };
 const struct kabi_options *kabi_ctx_options(const struct kabi_ctx *ctx) KABI_NONNULL(1);
 struct kabi_options *kabi_ctx_options_rw(struct kabi_ctx *ctx) KABI_NONNULL(1);

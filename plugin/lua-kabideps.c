@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <rpm/rpmlog.h>
+#include <rpm/rpmmacro.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,19 @@
 
 LUALIB_API int luaopen_kabideps(lua_State *L);
 
+/* What is read from rpm's macros, once per package: the macros do not
+ * change while rpm generates the dependencies of a package's files. */
+static const char *const option_names[] = {
+#define KABI_OPTION(name, type, values, macro_default, help) #name,
+#include "options.def"
+#undef KABI_OPTION
+};
+static const char *const option_macros[] = {
+#define KABI_OPTION(name, type, values, macro_default, help) "%{?_kabideps_" #name "}",
+#include "options.def"
+#undef KABI_OPTION
+};
+
 static struct {
 	struct kabi_ctx *ctx;
 	struct kabi_pkg *pkg;
@@ -27,6 +41,8 @@ static struct {
 	char *buildroot;
 	char *symvers;
 	char *symsets;
+	bool strict;
+	int option_problems; /* bad option values of this package, said once */
 	int problems; /* errors and warnings of the current call */
 } state;
 
@@ -42,136 +58,164 @@ static bool same(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static char *dup_or_null(const char *s)
+static void drop_state(void)
 {
-	return s ? strdup(s) : NULL;
+	kabi_pkg_free(state.pkg);
+	kabi_ctx_free(state.ctx);
+	free(state.buildroot);
+	free(state.symvers);
+	free(state.symsets);
+	free(state.key);
+	memset(&state, 0, sizeof(state));
 }
 
-static const char *nonempty(const char *s)
+/* A macro's value, NULL when empty (or out of memory: checked by the caller) */
+static char *expand_nonempty(const char *macro)
 {
-	return s && *s ? s : NULL;
+	char *v = rpmExpand(macro, NULL);
+
+	if (v && !*v) {
+		free(v);
+		v = NULL;
+	}
+	return v;
 }
 
-/* A context per buildroot and reference setting; a package per key. */
-static int select_package(lua_State *L, const char *key, const char *buildroot, const char *symvers,
-			  const char *symsets)
+/* The buildroot's module files that rpm gives this generator (they match
+ * %__kabideps_path) are read on worker threads for the calls to come, one
+ * path a call; for a tree already read ahead: nothing. */
+static void read_ahead(void)
 {
-	buildroot = nonempty(buildroot);
-	symvers = nonempty(symvers);
-	symsets = nonempty(symsets);
+	char *pattern = expand_nonempty("%{?__kabideps_path}");
+
+	/* only speed is lost when it cannot */
+	if (pattern && kabi_ctx_read_ahead_tree(state.ctx, pattern) < 0)
+		rpmlog(RPMLOG_WARNING, "kabi-deps: reading modules ahead: %s\n", kabi_ctx_error(state.ctx));
+	free(pattern);
+}
+
+/* A context per buildroot and reference setting, a package per key; the
+ * settings of a new package from rpm's macros. */
+static int select_package(lua_State *L, char *key)
+{
+	char *buildroot, *symvers, *symsets, *strict;
+	bool strict_on;
+
+	if (state.pkg && strcmp(state.key, key) == 0) {
+		free(key);
+		return 0;
+	}
+	buildroot = expand_nonempty("%{?buildroot}");
+	symvers = expand_nonempty("%{?_kabideps_symvers}");
+	symsets = expand_nonempty("%{?_kabideps_symsets}");
+	strict = expand_nonempty("%{?_kabideps_strict}");
+	strict_on = strict && strcmp(strict, "0") != 0;
+	free(strict);
 	if (!state.ctx || !same(state.buildroot, buildroot) || !same(state.symvers, symvers) ||
 	    !same(state.symsets, symsets)) {
-		kabi_pkg_free(state.pkg);
-		kabi_ctx_free(state.ctx);
-		free(state.buildroot);
-		free(state.symvers);
-		free(state.symsets);
-		free(state.key);
-		memset(&state, 0, sizeof(state));
+		drop_state();
 		state.ctx = kabi_ctx_new();
-		state.buildroot = dup_or_null(buildroot);
-		state.symvers = dup_or_null(symvers);
-		state.symsets = dup_or_null(symsets);
-		if (!state.ctx || (buildroot && !state.buildroot) || (symvers && !state.symvers) ||
-		    (symsets && !state.symsets))
-			return luaL_error(L, "kabi-deps: out of memory");
+		state.buildroot = buildroot;
+		state.symvers = symvers;
+		state.symsets = symsets;
+		if (!state.ctx)
+			goto oom;
 		kabi_ctx_set_log_fn(state.ctx, log_to_rpm, NULL);
-		if (kabi_ctx_set_buildroot(state.ctx, state.buildroot) < 0 ||
-		    kabi_ctx_set_symvers(state.ctx, state.symvers) < 0 ||
-		    kabi_ctx_set_symsets(state.ctx, state.symsets) < 0)
-			return luaL_error(L, "kabi-deps: out of memory");
+		if (kabi_ctx_set_buildroot(state.ctx, buildroot) < 0 ||
+		    kabi_ctx_set_symvers(state.ctx, symvers) < 0 ||
+		    kabi_ctx_set_symsets(state.ctx, symsets) < 0)
+			goto oom;
+	} else {
+		free(buildroot);
+		free(symvers);
+		free(symsets);
 	}
-	if (!state.pkg || !same(state.key, key)) {
-		kabi_pkg_free(state.pkg);
-		free(state.key);
-		state.key = strdup(key);
-		state.pkg = kabi_pkg_new(state.ctx);
-		if (!state.key || !state.pkg)
-			return luaL_error(L, "kabi-deps: out of memory");
+	kabi_pkg_free(state.pkg);
+	free(state.key);
+	state.key = key;
+	state.pkg = kabi_pkg_new(state.ctx);
+	state.strict = strict_on;
+	if (!state.pkg)
+		goto oom;
+	/* setting a value again keeps what the context read with it */
+	state.option_problems = 0;
+	for (size_t i = 0; i < sizeof(option_names) / sizeof(option_names[0]); i++) {
+		char *value = rpmExpand(option_macros[i], NULL); /* (rpm aborts when out of memory) */
+		int r = kabi_ctx_set_option(state.ctx, option_names[i], value);
+
+		free(value);
+		if (r < 0) {
+			state.option_problems++;
+			rpmlog(RPMLOG_ERR, "kabi-deps: %%_kabideps_%s: %s\n", option_names[i],
+			       kabi_ctx_error(state.ctx));
+		}
 	}
+	read_ahead();
 	return 0;
+oom:
+	if (key != state.key)
+		free(key);
+	drop_state();
+	return luaL_error(L, "kabi-deps: out of memory");
 }
 
+/* The dependencies one a line, without a last newline, and the line that
+ * stops the build when %_kabideps_strict is on and there were problems. */
 static void push_deps(lua_State *L, struct kabi_strv *deps)
 {
 	luaL_Buffer b;
+	size_t n = deps->n;
 
 	kabi_strv_sort_uniq(deps);
 	luaL_buffinit(L, &b);
 	for (size_t i = 0; i < deps->n; i++) {
+		if (i)
+			luaL_addchar(&b, '\n');
 		luaL_addstring(&b, deps->v[i]);
-		luaL_addchar(&b, '\n');
+	}
+	kabi_strv_free(deps);
+	if (state.strict && state.problems > 0) {
+		/* rpm fails the build on a dependency it cannot parse: this one says why */
+		if (n)
+			luaL_addchar(&b, '\n');
+		luaL_addstring(&b, "!kabi-deps-strict-mode:see-the-kabi-deps-messages-above");
 	}
 	luaL_pushresult(&b);
-	kabi_strv_free(deps);
 }
 
-static void report(const char *path)
-{
-	state.problems++;
-	rpmlog(RPMLOG_ERR, "kabi-deps: %s: %s\n", path, kabi_ctx_error(state.ctx));
-}
-
-/* Options from a Lua table { kmod = "fedora", ... }; an empty value resets. */
-static void set_options(lua_State *L, int index)
-{
-	if (lua_isnoneornil(L, index))
-		return;
-	luaL_checktype(L, index, LUA_TTABLE);
-	lua_pushnil(L);
-	while (lua_next(L, index)) {
-		const char *name = lua_tostring(L, -2), *value = lua_tostring(L, -1);
-
-		if (name && value && kabi_ctx_set_option(state.ctx, name, value) < 0) {
-			state.problems++;
-			rpmlog(RPMLOG_ERR, "kabi-deps: %%_kabideps_%s: %s\n", name,
-			       kabi_ctx_error(state.ctx));
-		}
-		lua_pop(L, 1);
-	}
-}
-
-/* deps, problems = generate(kind, path, package_key, buildroot, symvers, symsets, options) */
+/* deps = generate(kind): for the file rpm calls the generator with (%1),
+ * in the package that %{buildroot} and %{name} name. */
 static int l_generate(lua_State *L)
 {
 	const char *kind = luaL_checkstring(L, 1);
-	const char *path = luaL_checkstring(L, 2);
-	const char *key = luaL_checkstring(L, 3);
-	const char *buildroot = luaL_optstring(L, 4, NULL);
-	const char *symvers = luaL_optstring(L, 5, NULL);
-	const char *symsets = luaL_optstring(L, 6, NULL);
+	char *path = rpmExpand("%1", NULL);
+	char *key = rpmExpand("%{?buildroot}\n%{?name}", NULL);
 	struct kabi_strv deps = { 0 };
 
-	select_package(L, key, buildroot, symvers, symsets);
-	state.problems = 0;
-	set_options(L, 7);
+	if (!path || !key) {
+		free(path);
+		free(key);
+		return luaL_error(L, "kabi-deps: out of memory");
+	}
+	/* (a Lua error does not return: nothing may be left to free) */
+	lua_pushstring(L, path);
+	free(path);
+	path = NULL;
+	select_package(L, key);
+	state.problems = state.option_problems;
 	/* requires and the rest reuse what provides read (rpm calls it first) */
-	if (kabi_generate(state.ctx, state.pkg, kind, path, &deps) < 0)
-		report(path);
+	if (kabi_generate(state.ctx, state.pkg, kind, lua_tostring(L, -1), &deps) < 0) {
+		state.problems++;
+		rpmlog(RPMLOG_ERR, "kabi-deps: %s: %s\n", lua_tostring(L, -1), kabi_ctx_error(state.ctx));
+	}
 	push_deps(L, &deps);
-	lua_pushinteger(L, state.problems);
-	return 2;
-}
-
-/* read_ahead(pattern): the buildroot's module files that match pattern (rpm's
- * %__kabideps_path) are read on worker threads, for the next generate()
- * calls (the Lua generator is given one path a call).  After a
- * generate(), whose context it uses; again for the same tree: nothing. */
-static int l_read_ahead(lua_State *L)
-{
-	const char *pattern = luaL_checkstring(L, 1);
-
-	/* only speed is lost when it cannot */
-	if (state.ctx && kabi_ctx_read_ahead_tree(state.ctx, pattern) < 0)
-		rpmlog(RPMLOG_WARNING, "kabi-deps: reading modules ahead: %s\n", kabi_ctx_error(state.ctx));
-	return 0;
+	return 1;
 }
 
 LUALIB_API int luaopen_kabideps(lua_State *L)
 {
 	static const luaL_Reg functions[] = {
 		{ "generate", l_generate },
-		{ "read_ahead", l_read_ahead },
 		{ NULL, NULL },
 	};
 

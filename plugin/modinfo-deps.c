@@ -14,9 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compressed.h"
 #include "libkabideps-private.h"
 
-static const char *const compressed_suffixes[] = { ".gz", ".xz", ".zst", ".bz2" };
+static const char *const compressed_suffixes[] = { KABI_COMPRESSED_SUFFIXES };
 
 /* The length of "NAME.ko" in base, the file name .../NAME.ko[.gz|.xz|.zst],
  * or 0 when it is not a .ko. */

@@ -45,7 +45,7 @@ done
 # every macro of macros.kabideps (set, or commented out as an example) is in
 # kabideps(7), where scdoc wants each _ escaped
 missing=
-for macro in $(grep -oE '^#?%_kabideps_[a-z_]+' "$src/macros.d/macros.kabideps" | tr -d '#' | sort -u); do
+for macro in $(grep -oE '^#?%_kabideps_[a-z_]+' "$build/macros.d/macros.kabideps" | tr -d '#' | sort -u); do
 	grep -qF -- "${macro//_/\\_}" "$src/doc/man/kabideps.7.scd" || missing="$missing $macro"
 done
 check_empty "$missing" "kabideps(7) has every macro of macros.kabideps"

@@ -17,5 +17,8 @@ glue=$dest$(rpm --eval '%{_rpmluadir}')/kabideps.lua
 if grep -q '_kabideps_glue' "$attr"; then
 	test -f "$glue"; check $? "Lua glue in rpm's %_rpmluadir"
 fi
+# the templates' placeholders are all filled in
+! grep -n '@[A-Z_]*@' "$attr" "$macros" ${glue:+$(test -f "$glue" && echo "$glue")}
+check $? "no @PLACEHOLDER@ left in the attr, the macros and the glue"
 check_named_paths "$dest" installed
 exit "$fail"

@@ -77,6 +77,9 @@ for a in singlefile:
     check(cli in text, "the singlefile attr %s runs the build tree's CLI" % os.path.basename(a))
     with open(os.path.join(logged, "fileattrs", os.path.basename(a)), "w") as f:
         f.write(text.replace(cli, wrapper))
+# (and the build tree's macros, which rpmbuild-uninstalled loads from it)
+os.makedirs(os.path.join(logged, "macros.d"))
+shutil.copy(os.path.join(builddir, "macros.d", "macros.kabideps"), os.path.join(logged, "macros.d"))
 
 os.environ["KABI_DEPS_GENERATOR"] = "singlefile"
 cache = os.path.join(top, "xdg")
