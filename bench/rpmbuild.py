@@ -4,6 +4,7 @@
 
     bench/rpmbuild.py [--build DIR] [--rpm PREFIX] [--generator GEN]
                       [--modules N] [--runs N] [--defines MACRO=VALUE...]
+                      [--cli PROGRAM | --floor]
 
 Packages --modules (1,000) modules of a Debian kernel (tests/real/fetch-kernel.sh,
 cached) under /lib/modules/R/extra with a plain spec, with kabi-deps and with it
@@ -19,6 +20,10 @@ variants of the build tree (singlefile: the CLI per file and kind, as
 rpm < 4.16 does; lua: in-process; multifile: per package, rpm >= 4.20;
 default: the configured one).  The CLI's Module.symvers index goes to a
 fresh cache directory (XDG_CACHE_HOME), made by the warm-up run.
+--cli PROGRAM: the attrs run PROGRAM where they run the build tree's CLI
+(same arguments): a program that only exits gives the floor, what rpm's
+own fork and exec of a generator costs a module.  --floor: that, with
+bench/null-generator.c (reads its input, prints nothing) linked statically.
 """
 import argparse, glob, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -47,6 +52,8 @@ def main():
     ap.add_argument("--modules", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--define", action="append", default=[], help="MACRO VALUE for both runs")
+    ap.add_argument("--cli", help="run PROGRAM instead of the CLI (e.g. an empty program: the floor)")
+    ap.add_argument("--floor", action="store_true", help="--cli bench/null-generator.c, static")
     a = ap.parse_args()
 
     build = os.path.abspath(a.build)
@@ -72,6 +79,10 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="kabi-bench-rpm-")
     try:
+        if a.floor:
+            a.cli = os.path.join(tmp, "null-generator")
+            sh(os.environ.get("CC", "cc"), "-O2", "-static", "-o", a.cli,
+               os.path.join(SRC, "bench", "null-generator.c"))
         bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, symvers, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -90,12 +101,20 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, 
     os.mkdir(attrdir)
     own = subprocess.run([rpm, "--eval", "%{_fileattrsdir}"], env=env, check=True, capture_output=True,
                          text=True).stdout.strip()
+    ours = []
+    cli = os.path.join(os.path.abspath(a.build), "plugin", "kabi-deps")
+    for p in attrs:
+        dest = os.path.join(attrdir, os.path.basename(p)[:-len("." + suffix)])
+        if a.cli:
+            with open(p) as f, open(dest, "w") as out:
+                out.write(f.read().replace(cli + " ", os.path.abspath(a.cli) + " "))
+        else:
+            os.symlink(p, dest)
+        ours.append(dest)
     # (rpm 4.14 has no --load: its macro path, and ours after it)
     showrc = subprocess.run([rpm, "--showrc"], env=env, check=True, capture_output=True, text=True).stdout
     macro_path = next(l.split(":", 1)[1].strip() for l in showrc.splitlines() if l.startswith("Macro path:"))
-    macro_path = ":".join([macro_path, os.path.join(SRC, "macros.d/macros.kabideps")] + attrs)
-    for p in attrs:
-        os.symlink(p, os.path.join(attrdir, os.path.basename(p)[:-len("." + suffix)]))
+    macro_path = ":".join([macro_path, os.path.join(SRC, "macros.d/macros.kabideps")] + ours)
     for p in glob.glob(os.path.join(own, "*.attr")):
         if not os.path.exists(os.path.join(attrdir, os.path.basename(p))):
             os.symlink(p, os.path.join(attrdir, os.path.basename(p)))
@@ -120,7 +139,8 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, 
         return wall, usage.ru_utime + usage.ru_stime, ndeps
 
     print("machine:  " + machine())
-    print("rpm:      %s (%s), kabi-deps attrs: %s" % (version, rpmbuild, suffix))
+    print("rpm:      %s (%s), kabi-deps attrs: %s%s" % (version, rpmbuild, suffix,
+                                                       ", running " + os.path.basename(a.cli) if a.cli else ""))
     print("package:  %d modules of %s under extra/; medians of %d alternated runs" % (len(mods), release, a.runs))
     run(True), run(False)  # warm-up: page cache, the CLI's index
     on, off = [], []
