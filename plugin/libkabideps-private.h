@@ -143,10 +143,17 @@ struct kabi_symvers_index *kabi_symvers_index_open(const char *dir, const struct
 void kabi_symvers_index_free(struct kabi_symvers_index *x);
 size_t kabi_symvers_index_count(const struct kabi_symvers_index *x);
 bool kabi_symvers_index_has_crcs(const struct kabi_symvers_index *x);
-void kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i, struct kabi_symvers_entry *e);
-/* The entry of name (the first row naming it), or -1. */
+/* What a lookup returns where it found the index damaged (its offsets are
+ * checked as they are read): the caller must not use the index further. */
+#define KABI_INDEX_DAMAGED (-2)
+/* Entry i: 0, or KABI_INDEX_DAMAGED. */
+int kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i, struct kabi_symvers_entry *e);
+/* The entry of name (the first row naming it), -1, or KABI_INDEX_DAMAGED. */
 long kabi_symvers_index_find(const struct kabi_symvers_index *x, const char *name);
-bool kabi_symvers_index_has_module(const struct kabi_symvers_index *x, const char *name);
+/* 1, 0, or KABI_INDEX_DAMAGED. */
+int kabi_symvers_index_has_module(const struct kabi_symvers_index *x, const char *name);
+/* Remove the index's file, if it is still the one x was read from. */
+void kabi_symvers_index_discard(const struct kabi_symvers_index *x);
 /* Write the index of sv, parsed from the file in state ref (best effort). */
 void kabi_symvers_index_write(const char *dir, const struct stat *ref, const struct kabi_symvers *sv);
 
