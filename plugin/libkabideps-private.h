@@ -94,7 +94,21 @@ void kabi_buf_close_file(struct kabi_buf *buf);
 int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size, struct kabi_buf *buf);
 void kabi_buf_release(struct kabi_buf *buf);
 
-/* Each backend decompresses in into a malloc'd buffer of at most max bytes. */
+/* A library loaded on first use (lazylib.c): its functions, by name, go
+ * where targets point (each the address of a function pointer). */
+struct kabi_lazylib {
+	const char *soname; /* "liblzma.so.5" */
+	const char *needed_for; /* "xz-compressed": begins the message */
+	const char *const *symbols; /* NULL-terminated */
+	void *const *targets;
+	bool tried;
+	char error[512]; /* "": loaded */
+};
+/* 0 when lib is loaded (now or before), else fails naming the library. */
+int kabi_lazylib_load(struct kabi_ctx *ctx, struct kabi_lazylib *lib);
+
+/* Each backend decompresses in into a malloc'd buffer of at most max bytes.
+ * Each loads its library when first called (kabi_lazylib_load()). */
 int kabi_gunzip(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
 		size_t *out_size);
 int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
