@@ -80,7 +80,7 @@ struct prefetch *prefetch_start(char **paths, size_t n)
 {
 	struct prefetch *pf = calloc(1, sizeof(*pf));
 	const char *env = getenv("KABI_DEPS_THREADS");
-	long cpus = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+	long cpus = 0;
 
 	if (!pf || !(pf->slots = calloc(n + 1, sizeof(*pf->slots)))) {
 		free(pf);
@@ -98,6 +98,9 @@ struct prefetch *prefetch_start(char **paths, size_t n)
 
 	for (size_t i = 0; i < n && !worth_it; i++)
 		worth_it = compressed(paths[i]);
+	/* (asked only then: it reads /sys, a cost for a process of one file) */
+	if (worth_it && n > 1)
+		cpus = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
 	for (long t = 0; worth_it && n > 1 && t < (cpus < MAX_THREADS ? cpus : MAX_THREADS); t++) {
 		struct worker *w = malloc(sizeof(*w));
 		struct kabi_ctx *ctx = kabi_ctx_new();
