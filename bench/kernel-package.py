@@ -110,7 +110,7 @@ def main():
         spec = os.path.join(tmp, "bench.spec")
         with open(spec, "w") as f:
             f.write(SPEC % dict(n=len(mods), rel=rel, tree=tree, **lists))
-        macro_path, attrdir = attr_setup("rpm", env, attrs, suffix, tmp)
+        macro_path, attrdir = attr_setup("rpm", env, attrs, suffix, tmp, a.build)
 
         def run(on, threads=None):
             top = os.path.join(tmp, "rpm")

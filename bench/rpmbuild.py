@@ -4,6 +4,7 @@
 
     bench/rpmbuild.py [--build DIR] [--rpm PREFIX] [--generator GEN]
                       [--modules N] [--runs N] [--defines MACRO=VALUE...] [--replay] [--perf FILE]
+                      [--cli PROGRAM | --floor]
 
 Packages --modules (1,000) modules of a Debian kernel (tests/real/fetch-kernel.sh,
 cached) under /lib/modules/R/extra with a plain spec, with kabi-deps and with it
@@ -27,6 +28,10 @@ minus replay is what kabi-deps adds beyond that.
 --perf FILE: the warm-up runs under perf record -g (FILE.on, FILE.off), to
 see where the time goes: perf report -i FILE.on --no-children --sort dso,sym
 (--runs 0: only those).
+--cli PROGRAM: the attrs run PROGRAM where they run the build tree's CLI
+(same arguments): a program that only exits gives the floor, what rpm's
+own fork and exec of a generator costs a module.  --floor: that, with
+bench/null-generator.c (reads its input, prints nothing) linked statically.
 """
 import argparse, glob, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -59,6 +64,8 @@ def main():
                     help="also run a generator that prints what kabi-deps gives, from a table: rpm's own share")
     ap.add_argument("--perf", help="profile the first run of each under perf record -g, to PERF.on "
                     "and PERF.off (the times of those runs are perf's too)")
+    ap.add_argument("--cli", help="run PROGRAM instead of the CLI (e.g. an empty program: the floor)")
+    ap.add_argument("--floor", action="store_true", help="--cli bench/null-generator.c, static")
     a = ap.parse_args()
 
     build = os.path.abspath(a.build)
@@ -84,24 +91,37 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="kabi-bench-rpm-")
     try:
+        if a.floor:
+            a.cli = os.path.join(tmp, "null-generator")
+            sh(os.environ.get("CC", "cc"), "-O2", "-static", "-o", a.cli,
+               os.path.join(SRC, "bench", "null-generator.c"))
         bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, symvers, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def attr_setup(rpm, env, attrs, suffix, tmp):
+def attr_setup(rpm, env, attrs, suffix, tmp, build, cli=None):
     """rpm's own attrs and ours, as rpmbuild-uninstalled does, for any rpm:
-    the --macros path and the _fileattrsdir for rpmbuild."""
+    the --macros path and the _fileattrsdir for rpmbuild.  cli: a program
+    the attrs run instead of the build tree's CLI (same arguments)."""
     attrdir = os.path.join(tmp, "fileattrs")
     os.mkdir(attrdir)
     own = subprocess.run([rpm, "--eval", "%{_fileattrsdir}"], env=env, check=True, capture_output=True,
                          text=True).stdout.strip()
+    ours = []
+    built_cli = os.path.join(os.path.abspath(build), "plugin", "kabi-deps")
+    for p in attrs:
+        dest = os.path.join(attrdir, os.path.basename(p)[:-len("." + suffix)])
+        if cli:
+            with open(p) as f, open(dest, "w") as out:
+                out.write(f.read().replace(built_cli + " ", os.path.abspath(cli) + " "))
+        else:
+            os.symlink(p, dest)
+        ours.append(dest)
     # (rpm 4.14 has no --load: its macro path, and ours after it)
     showrc = subprocess.run([rpm, "--showrc"], env=env, check=True, capture_output=True, text=True).stdout
     macro_path = next(l.split(":", 1)[1].strip() for l in showrc.splitlines() if l.startswith("Macro path:"))
-    macro_path = ":".join([macro_path, os.path.join(os.path.abspath(a.build), "macros.d", "macros.kabideps")] + attrs)
-    for p in attrs:
-        os.symlink(p, os.path.join(attrdir, os.path.basename(p)[:-len("." + suffix)]))
+    macro_path = ":".join([macro_path, os.path.join(os.path.abspath(build), "macros.d", "macros.kabideps")] + ours)
     for p in glob.glob(os.path.join(own, "*.attr")):
         if not os.path.exists(os.path.join(attrdir, os.path.basename(p))):
             os.symlink(p, os.path.join(attrdir, os.path.basename(p)))
@@ -116,7 +136,7 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, 
     spec = os.path.join(tmp, "bench.spec")
     with open(spec, "w") as f:
         f.write(SPEC % dict(n=len(mods), rel=release, kernel=kernel, list=listing))
-    macro_path, attrdir = attr_setup(rpm, env, attrs, suffix, tmp)
+    macro_path, attrdir = attr_setup(rpm, env, attrs, suffix, tmp, a.build, a.cli)
 
     if a.replay:
         macro_path += ":" + write_replay(a, env, rpm, macro_path, attrdir, mods, release, kernel, symvers, tmp)
@@ -147,7 +167,8 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, 
         return wall, usage.ru_utime + usage.ru_stime, ndeps
 
     print("machine:  " + machine())
-    print("rpm:      %s (%s), kabi-deps attrs: %s" % (version, rpmbuild, suffix))
+    print("rpm:      %s (%s), kabi-deps attrs: %s%s" % (version, rpmbuild, suffix,
+                                                       ", running " + os.path.basename(a.cli) if a.cli else ""))
     print("package:  %d modules of %s under extra/; medians of %d alternated runs" % (len(mods), release, a.runs))
     run(True), run(False)  # warm-up: page cache, the CLI's index
     if a.runs == 0:

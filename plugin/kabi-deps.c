@@ -149,12 +149,13 @@ static int push_setting(struct options *opt, char *setting)
 	return 0;
 }
 
-static unsigned warnings;
+static unsigned warnings, errors;
 
 static void log_warning(void *data, int level, const char *msg)
 {
 	(void)data;
 	warnings++;
+	errors += level <= KABI_LOG_ERR;
 	fprintf(stderr, "kabi-deps: %s%s\n", level <= KABI_LOG_ERR ? "error: " : "warning: ", msg);
 }
 
@@ -513,6 +514,10 @@ int main(int argc, char **argv)
 out:
 	kabi_ctx_free(ctx);
 	free_files(&files);
+	/* (what the library could only log: e.g. a reference that could not
+	 * be read again) */
+	if (errors && !status)
+		status = EXIT_BAD_FILE;
 	if (opt.strict && status != EXIT_USAGE && (status || warnings)) {
 		/* rpm ignores a generator's exit status but fails the build on a
 		 * dependency it cannot parse: this one says why. */

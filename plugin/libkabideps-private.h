@@ -152,7 +152,21 @@ int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size,
 		      struct kabi_buf *buf) KABI_MUST_CHECK KABI_NONNULL(1, 2, 4);
 void kabi_buf_release(struct kabi_buf *buf) KABI_NONNULL(1);
 
-/* Each backend decompresses in into a malloc'd buffer of at most max bytes. */
+/* A library loaded on first use (lazylib.c): its functions, by name, go
+ * where targets point (each the address of a function pointer). */
+struct kabi_lazylib {
+	const char *soname; /* "liblzma.so.5" */
+	const char *needed_for; /* "xz-compressed": begins the message */
+	const char *const *symbols; /* NULL-terminated */
+	void *const *targets;
+	bool tried;
+	char error[512]; /* "": loaded */
+};
+/* 0 when lib is loaded (now or before), else fails naming the library. */
+int kabi_lazylib_load(struct kabi_ctx *ctx, struct kabi_lazylib *lib) KABI_MUST_CHECK KABI_NONNULL(1, 2);
+
+/* Each backend decompresses in into a malloc'd buffer of at most max bytes.
+ * Each loads its library when first called (kabi_lazylib_load()). */
 int kabi_gunzip(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
 		size_t *out_size) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5, 6);
 int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
@@ -218,11 +232,18 @@ struct kabi_symvers_index *kabi_symvers_index_open(const char *dir, const struct
 void kabi_symvers_index_free(struct kabi_symvers_index *x); /* NULL-safe */
 size_t kabi_symvers_index_count(const struct kabi_symvers_index *x) KABI_NONNULL(1);
 bool kabi_symvers_index_has_crcs(const struct kabi_symvers_index *x) KABI_NONNULL(1);
-void kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i, struct kabi_symvers_entry *e)
-	KABI_NONNULL(1, 3);
-/* The entry of name (the first row naming it), or -1. */
+/* What a lookup returns where it found the index damaged (its offsets are
+ * checked as they are read): the caller must not use the index further. */
+#define KABI_INDEX_DAMAGED (-2)
+/* Entry i: 0, or KABI_INDEX_DAMAGED. */
+int kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i, struct kabi_symvers_entry *e)
+	KABI_MUST_CHECK KABI_NONNULL(1, 3);
+/* The entry of name (the first row naming it), -1, or KABI_INDEX_DAMAGED. */
 long kabi_symvers_index_find(const struct kabi_symvers_index *x, const char *name) KABI_NONNULL(1, 2);
-bool kabi_symvers_index_has_module(const struct kabi_symvers_index *x, const char *name) KABI_NONNULL(1, 2);
+/* 1, 0, or KABI_INDEX_DAMAGED. */
+int kabi_symvers_index_has_module(const struct kabi_symvers_index *x, const char *name) KABI_NONNULL(1, 2);
+/* Remove the index's file, if it is still the one x was read from. */
+void kabi_symvers_index_discard(const struct kabi_symvers_index *x) KABI_NONNULL(1);
 /* Write the index of sv, parsed from the file in state ref (best effort). */
 void kabi_symvers_index_write(const char *dir, const struct stat *ref, const struct kabi_symvers *sv)
 	KABI_NONNULL(1, 2, 3);

@@ -12,8 +12,14 @@
  * It is written only for a file that did not change while it was read and
  * whose timestamps are two seconds old (a change within the same timestamp
  * tick would otherwise go unseen), to a temporary file renamed into place,
- * so that parallel builds see a whole index or none.  Every offset in it is
- * checked when it is opened, so a damaged index is refused, never followed.
+ * so that parallel builds see a whole index or none.
+ *
+ * It is never trusted: the header is checked when it is opened (sizes that
+ * add up to the file's), and each offset and slot when a lookup reads it,
+ * so a damaged index is never followed out of its bounds.  Checking every
+ * offset at open touched the whole 1.5 MB file, most of what a `requires`
+ * of one module did; a lookup reads a few of its pages.  A lookup that finds
+ * damage says so (KABI_INDEX_DAMAGED), and the caller reads the text.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,7 +37,7 @@
 
 /* Any change to this layout or to what parsing yields bumps the version. */
 #define INDEX_MAGIC "KABISVI"
-#define INDEX_VERSION 1
+#define INDEX_VERSION 2
 #define BYTE_ORDER_MARK 0x01020304u
 /* Far above a kernel's (25k exports, ~1 MB); offsets are 32-bit. */
 #define MAX_ENTRIES ((uint64_t)1 << 24)
@@ -41,6 +47,10 @@
 /* Indexes (and left-over temporary files) not written for this long are
  * removed when another is written: kernels come and go. */
 #define PRUNE_SECONDS (30 * 24 * 3600)
+/* Whether some CRC is not 0: one of two words, so that a damaged one is
+ * refused rather than read as the other. */
+#define CRCS_SOME 0x53435243u
+#define CRCS_NONE 0x454e4f4eu
 
 struct index_header {
 	char magic[8];
@@ -49,6 +59,7 @@ struct index_header {
 	uint64_t dev, ino, size;
 	int64_t mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
 	uint64_t n_entries, n_slots, n_mod_slots, strings_size;
+	uint32_t crcs, reserved; /* CRCS_SOME or CRCS_NONE; 0 */
 };
 
 struct index_entry {
@@ -57,6 +68,9 @@ struct index_entry {
 };
 
 struct kabi_symvers_index {
+	char *path;
+	dev_t dev; /* of the file mapped */
+	ino_t ino;
 	void *map;
 	size_t map_size;
 	const struct index_header *h;
@@ -64,7 +78,6 @@ struct kabi_symvers_index {
 	const uint32_t *slots; /* by symbol: entry + 1, 0 = empty */
 	const uint32_t *mod_slots; /* module names (- as _): string offset + 1 */
 	const char *strings;
-	bool has_crcs; /* some CRC is not 0 (seen while the entries are checked) */
 };
 
 static uint32_t fnv1a(const char *s)
@@ -97,28 +110,10 @@ static bool power_of_two(uint64_t n)
 	return n && !(n & (n - 1));
 }
 
-/* Every offset and slot within bounds: what lookups then rely on. */
-static bool index_valid(struct kabi_symvers_index *x)
+/* A string of the index: offsets past the strings are damage. */
+static const char *string_at(const struct kabi_symvers_index *x, uint32_t off)
 {
-	const struct index_header *h = x->h;
-
-	if (x->strings[h->strings_size - 1] != '\0')
-		return false;
-	for (uint64_t i = 0; i < h->n_entries; i++) {
-		const struct index_entry *e = &x->entries[i];
-
-		if (e->name >= h->strings_size || e->module >= h->strings_size ||
-		    e->type >= h->strings_size || e->ns >= h->strings_size)
-			return false;
-		x->has_crcs |= e->crc != 0;
-	}
-	for (uint64_t i = 0; i < h->n_slots; i++)
-		if (x->slots[i] > h->n_entries)
-			return false;
-	for (uint64_t i = 0; i < h->n_mod_slots; i++)
-		if (x->mod_slots[i] > h->strings_size)
-			return false;
-	return true;
+	return off < x->h->strings_size ? x->strings + off : NULL;
 }
 
 struct kabi_symvers_index *kabi_symvers_index_open(const char *dir, const struct stat *ref)
@@ -148,12 +143,18 @@ struct kabi_symvers_index *kabi_symvers_index_open(const char *dir, const struct
 	    h->byte_order != BYTE_ORDER_MARK || !key_matches(h, ref) || h->n_entries > MAX_ENTRIES ||
 	    !power_of_two(h->n_slots) || h->n_slots > 4 * MAX_ENTRIES || h->n_entries >= h->n_slots ||
 	    !power_of_two(h->n_mod_slots) || h->n_mod_slots > 4 * MAX_ENTRIES || !h->strings_size ||
-	    h->strings_size > MAX_STRINGS)
+	    h->strings_size > MAX_STRINGS || (h->crcs != CRCS_SOME && h->crcs != CRCS_NONE) || h->reserved)
 		goto refuse;
 	need = sizeof(*h) + h->n_entries * sizeof(struct index_entry) +
 	       (h->n_slots + h->n_mod_slots) * sizeof(uint32_t) + h->strings_size;
 	if (need != (uint64_t)st.st_size || !(x = calloc(1, sizeof(*x))))
 		goto refuse;
+	if (!(x->path = strdup(path))) {
+		free(x);
+		goto refuse;
+	}
+	x->dev = st.st_dev;
+	x->ino = st.st_ino;
 	x->map = map;
 	x->map_size = (size_t)st.st_size;
 	x->h = h;
@@ -161,7 +162,9 @@ struct kabi_symvers_index *kabi_symvers_index_open(const char *dir, const struct
 	x->slots = (const void *)(x->entries + h->n_entries);
 	x->mod_slots = x->slots + h->n_slots;
 	x->strings = (const char *)(x->mod_slots + h->n_mod_slots);
-	if (!index_valid(x)) {
+	/* every string ends within the strings: their last byte is a NUL */
+	if (x->strings[h->strings_size - 1] != '\0') {
+		free(x->path);
 		free(x);
 		goto refuse;
 	}
@@ -176,12 +179,22 @@ void kabi_symvers_index_free(struct kabi_symvers_index *x)
 	if (!x)
 		return;
 	munmap(x->map, x->map_size);
+	free(x->path);
 	free(x);
+}
+
+/* (not one a parallel build has just put in its place) */
+void kabi_symvers_index_discard(const struct kabi_symvers_index *x)
+{
+	struct stat st;
+
+	if (stat(x->path, &st) == 0 && st.st_dev == x->dev && st.st_ino == x->ino)
+		unlink(x->path);
 }
 
 bool kabi_symvers_index_has_crcs(const struct kabi_symvers_index *x)
 {
-	return x->has_crcs;
+	return x->h->crcs == CRCS_SOME;
 }
 
 size_t kabi_symvers_index_count(const struct kabi_symvers_index *x)
@@ -189,48 +202,61 @@ size_t kabi_symvers_index_count(const struct kabi_symvers_index *x)
 	return (size_t)x->h->n_entries;
 }
 
-void kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i, struct kabi_symvers_entry *e)
+int kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i, struct kabi_symvers_entry *e)
 {
-	const struct index_entry *ie = &x->entries[i];
+	const struct index_entry *ie;
 
+	if (i >= x->h->n_entries)
+		return KABI_INDEX_DAMAGED;
+	ie = &x->entries[i];
 	*e = (struct kabi_symvers_entry){
-		.name = x->strings + ie->name,
-		.module = x->strings + ie->module,
-		.type = x->strings + ie->type,
-		.ns = x->strings + ie->ns,
+		.name = string_at(x, ie->name),
+		.module = string_at(x, ie->module),
+		.type = string_at(x, ie->type),
+		.ns = string_at(x, ie->ns),
 		.crc = ie->crc,
 	};
+	if (!e->name || !e->module || !e->type || !e->ns) {
+		*e = (struct kabi_symvers_entry){ 0 };
+		return KABI_INDEX_DAMAGED;
+	}
+	return 0;
 }
 
-/* The entry of a symbol (the first row that named it), or -1. */
 long kabi_symvers_index_find(const struct kabi_symvers_index *x, const char *name)
 {
 	uint64_t mask = x->h->n_slots - 1;
 
 	for (uint64_t i = fnv1a(name) & mask, probes = 0; probes <= mask; i = (i + 1) & mask, probes++) {
 		uint32_t s = x->slots[i];
+		const char *slot_name;
 
 		if (!s)
 			break;
-		if (strcmp(x->strings + x->entries[s - 1].name, name) == 0)
+		if (s > x->h->n_entries || !(slot_name = string_at(x, x->entries[s - 1].name)))
+			return KABI_INDEX_DAMAGED;
+		if (strcmp(slot_name, name) == 0)
 			return (long)(s - 1);
 	}
 	return -1;
 }
 
-bool kabi_symvers_index_has_module(const struct kabi_symvers_index *x, const char *name)
+int kabi_symvers_index_has_module(const struct kabi_symvers_index *x, const char *name)
 {
 	uint64_t mask = x->h->n_mod_slots - 1;
 
 	for (uint64_t i = fnv1a(name) & mask, probes = 0; probes <= mask; i = (i + 1) & mask, probes++) {
 		uint32_t s = x->mod_slots[i];
+		const char *slot_name;
 
 		if (!s)
 			break;
-		if (strcmp(x->strings + s - 1, name) == 0)
-			return true;
+		if (!(slot_name = string_at(x, s - 1)))
+			return KABI_INDEX_DAMAGED;
+		if (strcmp(slot_name, name) == 0)
+			return 1;
 	}
-	return false;
+	return 0;
 }
 
 /* ---- writing ---- */
@@ -375,6 +401,7 @@ void kabi_symvers_index_write(const char *dir, const struct stat *ref, const str
 	h.n_entries = n;
 	h.n_slots = slots_for(n);
 	h.n_mod_slots = slots_for(n);
+	h.crcs = kabi_symvers_has_crcs(sv) ? CRCS_SOME : CRCS_NONE;
 	entries = calloc(n + 1, sizeof(*entries));
 	slots = calloc(h.n_slots, sizeof(*slots));
 	mod_slots = calloc(h.n_mod_slots, sizeof(*mod_slots));

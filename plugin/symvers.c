@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "libkabideps-private.h"
@@ -29,6 +30,15 @@ struct kabi_symvers {
 	struct kabi_symvers_index *idx;
 	bool all_filled;
 	uint64_t serial;
+	size_t entries_map_size; /* != 0: entries is an anonymous mapping */
+	/* Should the index turn out damaged: the text is read after all,
+	 * through the context that opened it (which outlives it), and what
+	 * was handed out from the index stays valid until this is freed. */
+	struct kabi_ctx *ctx;
+	char *cache_dir;
+	struct kabi_symvers_index *stale_idx;
+	struct kabi_symvers_entry *stale_entries;
+	size_t stale_map_size;
 };
 
 static struct kabi_symvers *symvers_new(void)
@@ -41,6 +51,28 @@ static struct kabi_symvers *symvers_new(void)
 		sv->serial = atomic_fetch_add(&last_serial, 1) + 1;
 	}
 	return sv;
+}
+
+/* The table of an index-backed reference, zeroed and faulted in only where
+ * entries are filled (a kernel's is ~1 MB, a module looks up a few dozen;
+ * the heap would clear it all). */
+static struct kabi_symvers_entry *zeroed_table(size_t n, size_t *map_size)
+{
+	void *p = mmap(NULL, n * sizeof(struct kabi_symvers_entry), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	*map_size = n * sizeof(struct kabi_symvers_entry);
+	return p;
+}
+
+static void free_table(struct kabi_symvers_entry *table, size_t map_size)
+{
+	if (map_size)
+		munmap(table, map_size);
+	else
+		free(table);
 }
 
 static bool parse_crc(const char *s, uint32_t *crc)
@@ -235,43 +267,89 @@ static bool same_state(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-int kabi_symvers_open_cached(struct kabi_ctx *ctx, const char *path, const char *cache_dir,
-			     struct kabi_symvers **out)
+/* Parse the text, and index it for the next process (only what was read
+ * from one unchanged state). */
+static int parse_and_index(struct kabi_ctx *ctx, const char *path, const char *cache_dir,
+			   struct kabi_symvers **out)
 {
 	struct stat before, after;
 	bool regular = stat(path, &before) == 0 && S_ISREG(before.st_mode);
-	struct kabi_symvers_index *x = regular ? kabi_symvers_index_open(cache_dir, &before) : NULL;
-	struct kabi_symvers *sv;
-	int r;
+	int r = kabi_symvers_open(ctx, path, out);
 
-	if (x) {
-		sv = symvers_new();
-		if (!sv || !(sv->path = strdup(path)) ||
-		    !(sv->entries = calloc(kabi_symvers_index_count(x) + 1, sizeof(*sv->entries)))) {
-			kabi_symvers_index_free(x);
-			kabi_symvers_free(sv);
-			return kabi_fail(ctx, ENOMEM, "out of memory");
-		}
-		sv->idx = x;
-		sv->has_crcs = kabi_symvers_index_has_crcs(x);
-		sv->n = kabi_symvers_index_count(x);
-		*out = sv;
-		return 0;
-	}
-	r = kabi_symvers_open(ctx, path, out);
-	/* (an index only of what was read from one unchanged state) */
 	if (r == 0 && regular && stat(path, &after) == 0 && same_state(&before, &after))
 		kabi_symvers_index_write(cache_dir, &before, *out);
 	return r;
 }
 
-/* An entry of an index-backed table, made when first asked for. */
+int kabi_symvers_open_cached(struct kabi_ctx *ctx, const char *path, const char *cache_dir,
+			     struct kabi_symvers **out)
+{
+	struct stat st;
+	bool regular = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	struct kabi_symvers_index *x = regular ? kabi_symvers_index_open(cache_dir, &st) : NULL;
+	struct kabi_symvers *sv;
+
+	if (!x)
+		return parse_and_index(ctx, path, cache_dir, out);
+	sv = symvers_new();
+	if (!sv || !(sv->path = strdup(path)) || !(sv->cache_dir = strdup(cache_dir)) ||
+	    !(sv->entries = zeroed_table(kabi_symvers_index_count(x) + 1, &sv->entries_map_size))) {
+		kabi_symvers_index_free(x);
+		kabi_symvers_free(sv);
+		return kabi_fail(ctx, ENOMEM, "out of memory");
+	}
+	sv->idx = x;
+	sv->ctx = ctx;
+	sv->has_crcs = kabi_symvers_index_has_crcs(x);
+	sv->n = kabi_symvers_index_count(x);
+	*out = sv;
+	return 0;
+}
+
+/* The index is damaged (a lookup found an offset out of its bounds): drop
+ * it, and answer from the text, parsed now (and indexed anew). */
+static bool read_text_instead(struct kabi_symvers *sv)
+{
+	struct kabi_symvers *text;
+
+	kabi_symvers_index_discard(sv->idx);
+	sv->stale_idx = sv->idx;
+	sv->stale_entries = sv->entries;
+	sv->stale_map_size = sv->entries_map_size;
+	sv->idx = NULL;
+	sv->entries = NULL;
+	sv->entries_map_size = 0;
+	sv->n = 0;
+	if (parse_and_index(sv->ctx, sv->path, sv->cache_dir, &text) < 0) {
+		kabi_log(sv->ctx, KABI_LOG_ERR,
+			 "%s: its index in %s is damaged, and the file cannot be read again: %s", sv->path,
+			 sv->cache_dir, kabi_ctx_error(sv->ctx));
+		return false; /* and nothing is found */
+	}
+	sv->buf = text->buf;
+	sv->entries = text->entries;
+	sv->n = text->n;
+	sv->by_name = text->by_name;
+	sv->modules = text->modules;
+	sv->module_names = text->module_names;
+	sv->has_crcs = text->has_crcs;
+	text->buf = (struct kabi_buf){ .fd = -1 };
+	text->entries = NULL;
+	text->by_name = (struct kabi_hash){ 0 };
+	text->modules = (struct kabi_hash){ 0 };
+	text->module_names = NULL;
+	kabi_symvers_free(text);
+	return true;
+}
+
+/* An entry of an index-backed table, made when first asked for; NULL when
+ * the index is damaged there. */
 static const struct kabi_symvers_entry *fill(const struct kabi_symvers *csv, size_t i)
 {
 	struct kabi_symvers *sv = (struct kabi_symvers *)csv; /* a cache */
 
-	if (!sv->entries[i].name)
-		kabi_symvers_index_entry(sv->idx, i, &sv->entries[i]);
+	if (!sv->entries[i].name && kabi_symvers_index_entry(sv->idx, i, &sv->entries[i]) < 0)
+		return NULL;
 	return &sv->entries[i];
 }
 
@@ -280,11 +358,14 @@ KABI_EXPORT void kabi_symvers_free(struct kabi_symvers *sv)
 	if (!sv)
 		return;
 	kabi_symvers_index_free(sv->idx);
+	kabi_symvers_index_free(sv->stale_idx);
+	free_table(sv->stale_entries, sv->stale_map_size);
+	free(sv->cache_dir);
 	kabi_hash_fini(&sv->by_name);
 	kabi_hash_fini(&sv->modules);
 	free(sv->module_names);
 	kabi_buf_release(&sv->buf);
-	free(sv->entries);
+	free_table(sv->entries, sv->entries_map_size);
 	free(sv->path);
 	free(sv);
 }
@@ -294,26 +375,41 @@ KABI_EXPORT const char *kabi_symvers_path(const struct kabi_symvers *sv)
 	return sv->path;
 }
 
-KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_entries(const struct kabi_symvers *sv, size_t *n)
+KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_entries(const struct kabi_symvers *csv, size_t *n)
 {
+	struct kabi_symvers *sv = (struct kabi_symvers *)csv; /* the index is a cache */
+
 	if (sv->idx && !sv->all_filled) {
-		for (size_t i = 0; i < sv->n; i++)
-			fill(sv, i);
-		((struct kabi_symvers *)sv)->all_filled = true;
+		size_t i = 0;
+
+		while (i < sv->n && fill(sv, i))
+			i++;
+		if (i < sv->n)
+			read_text_instead(sv);
+		else
+			sv->all_filled = true;
 	}
 	*n = sv->n;
 	return sv->entries;
 }
 
-KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi_symvers *sv,
+KABI_EXPORT const struct kabi_symvers_entry *kabi_symvers_find(const struct kabi_symvers *csv,
 							       const char *name)
 {
+	struct kabi_symvers *sv = (struct kabi_symvers *)csv; /* the index is a cache */
+	const struct kabi_symvers_entry *e;
 	long i;
 
-	if (!sv->idx)
-		return kabi_hash_get(&sv->by_name, name);
-	i = kabi_symvers_index_find(sv->idx, name);
-	return i < 0 ? NULL : fill(sv, (size_t)i);
+	if (sv->idx) {
+		i = kabi_symvers_index_find(sv->idx, name);
+		if (i == -1)
+			return NULL;
+		if (i >= 0 && (e = fill(sv, (size_t)i)))
+			return e;
+		if (!read_text_instead(sv))
+			return NULL;
+	}
+	return kabi_hash_get(&sv->by_name, name);
 }
 
 /* A kernel built without CONFIG_MODVERSIONS writes 0x00000000 for every
@@ -332,7 +428,13 @@ uint64_t kabi_symvers_serial(const struct kabi_symvers *sv)
  * names every module that exports something, which depends= targets do. */
 bool kabi_symvers_has_module(const struct kabi_symvers *sv, const char *name)
 {
-	if (sv->idx)
-		return kabi_symvers_index_has_module(sv->idx, name);
+	if (sv->idx) {
+		int r = kabi_symvers_index_has_module(sv->idx, name);
+
+		if (r >= 0)
+			return r;
+		if (!read_text_instead((struct kabi_symvers *)sv)) /* the index is a cache */
+			return false;
+	}
 	return kabi_hash_get(&sv->modules, name) != NULL;
 }

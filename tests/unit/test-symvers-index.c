@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The on-disk index of a Module.symvers (kabi_ctx_set_symvers_cache): the
  * same answers as parsing the text, used only for the file's state it was
- * made from, and refused when damaged. */
+ * made from, and refused when damaged (its header when it is opened, its
+ * offsets when a lookup reads them: then the text answers). */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -134,6 +135,45 @@ static void patch_index(const char *path, uint32_t from, uint32_t to)
 	ck_abort_msg("0x%08x not in the index", from);
 }
 
+/* The layout of symvers-index.c, version 2: a 112-byte header, then the
+ * entries (5 words each: name, module, type, namespace offsets, CRC), the
+ * symbol slots and the module slots (16 each for 6 rows). */
+#define HEADER_SIZE 112
+#define ENTRY_WORDS 5
+#define N_ENTRIES 6
+#define N_SLOTS 16
+#define SLOTS_AT (HEADER_SIZE + N_ENTRIES * ENTRY_WORDS * 4)
+#define MOD_SLOTS_AT (SLOTS_AT + N_SLOTS * 4)
+
+static uint32_t word_at(const char *path, long off)
+{
+	int fd = open(path, O_RDONLY);
+	uint32_t w = 0;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &w, 4, off), 4);
+	close(fd);
+	return w;
+}
+
+static void set_word(const char *path, long off, uint32_t w)
+{
+	int fd = open(path, O_WRONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, &w, 4, off), 4);
+	close(fd);
+}
+
+static char logged[1024];
+
+static void keep_log(void *data, int level, const char *msg)
+{
+	(void)data;
+	(void)level;
+	snprintf(logged, sizeof(logged), "%s", msg);
+}
+
 static void cleanup(void)
 {
 	char *idx;
@@ -251,6 +291,71 @@ START_TEST(hostile_index_is_refused)
 }
 END_TEST
 
+/* A header that adds up but an offset that does not: found by the lookup
+ * that reads it, which the text then answers; the index is replaced. */
+START_TEST(damage_found_by_a_lookup)
+{
+	char *idx;
+	struct kabi_ctx *ctx;
+	const struct kabi_symvers *sv;
+	const struct kabi_symvers_entry *e;
+	size_t n;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(ref, sizeof(ref), "%s/Module.symvers", dir);
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	write_file(ref, text);
+	settle();
+	same_answers();
+	idx = the_index();
+	ck_assert_ptr_nonnull(idx);
+	ck_assert_uint_eq(word_at(idx, HEADER_SIZE + 2 * ENTRY_WORDS * 4 + 16), 0xdeadbeef); /* the layout */
+
+	/* fx_gpl's name (row 2) points past the strings */
+	set_word(idx, HEADER_SIZE + 2 * ENTRY_WORDS * 4, 0xfffffff0);
+	ck_assert_uint_eq(cached_crc("fx_gpl"), 0xdeadbeef);
+	/* replaced by a sound one (the file is settled) */
+	free(idx);
+	idx = the_index();
+	ck_assert_ptr_nonnull(idx);
+	ck_assert_uint_ne(word_at(idx, HEADER_SIZE + 2 * ENTRY_WORDS * 4), 0xfffffff0);
+	same_answers();
+
+	/* a module offset, found when the whole table is asked for */
+	set_word(idx, HEADER_SIZE + 5 * ENTRY_WORDS * 4 + 4, 0xfffffff0);
+	same_answers();
+
+	/* symbol slots past the entries */
+	free(idx);
+	idx = the_index();
+	for (long off = SLOTS_AT; off < MOD_SLOTS_AT; off += 4)
+		if (word_at(idx, off))
+			set_word(idx, off, 0x7fffffff);
+	ck_assert_uint_eq(cached_crc("fx_plain"), 0x11223344);
+	same_answers();
+
+	/* damaged, and the text gone since it was opened: an error, no answer */
+	free(idx);
+	idx = the_index();
+	set_word(idx, HEADER_SIZE + 2 * ENTRY_WORDS * 4, 0xfffffff0);
+	ctx = ctx_with(true);
+	kabi_ctx_set_log_fn(ctx, keep_log, NULL);
+	sv = kabi_ctx_reference(ctx, NULL);
+	ck_assert_ptr_nonnull(sv);
+	ck_assert_ptr_nonnull(kabi_symvers_find(sv, "fx_plain")); /* sound so far */
+	ck_assert_int_eq(unlink(ref), 0);
+	ck_assert_ptr_null(kabi_symvers_find(sv, "fx_gpl"));
+	ck_assert_msg(strstr(logged, ref) && strstr(logged, "damaged"), "logged: %s", logged);
+	ck_assert_ptr_null(kabi_symvers_find(sv, "fx_plain"));
+	e = kabi_symvers_entries(sv, &n);
+	ck_assert_uint_eq(n, 0);
+	(void)e;
+	kabi_ctx_free(ctx);
+	free(idx);
+	cleanup();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("symvers-index");
@@ -261,6 +366,7 @@ int main(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, index_is_the_parse_and_follows_the_file);
 	tcase_add_test(t, hostile_index_is_refused);
+	tcase_add_test(t, damage_found_by_a_lookup);
 	suite_add_tcase(s, t);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
