@@ -43,6 +43,7 @@
 #include "compressed.h"
 #include "kabideps.h"
 #include "kabi-deps.h"
+#include "modname.h"
 
 #define EXIT_BAD_INPUT 1
 #define EXIT_USAGE 2
@@ -210,10 +211,7 @@ static char *module_name(const char *file)
 			char *name = xstrdup(base);
 
 			name[len - sl] = '\0';
-			for (char *p = name; *p; p++)
-				if (*p == '-')
-					*p = '_';
-			return name;
+			return kabi_modname_normalize(name);
 		}
 	}
 	return NULL;

@@ -236,8 +236,8 @@ bool kabi_symvers_index_has_crcs(const struct kabi_symvers_index *x) KABI_NONNUL
  * checked as they are read): the caller must not use the index further. */
 #define KABI_INDEX_DAMAGED (-2)
 /* Entry i: 0, or KABI_INDEX_DAMAGED. */
-int kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i, struct kabi_symvers_entry *e)
-	KABI_MUST_CHECK KABI_NONNULL(1, 3);
+int kabi_symvers_index_entry(const struct kabi_symvers_index *x, size_t i,
+			     struct kabi_symvers_entry *e) KABI_MUST_CHECK KABI_NONNULL(1, 3);
 /* The entry of name (the first row naming it), -1, or KABI_INDEX_DAMAGED. */
 long kabi_symvers_index_find(const struct kabi_symvers_index *x, const char *name) KABI_NONNULL(1, 2);
 /* 1, 0, or KABI_INDEX_DAMAGED. */

@@ -16,6 +16,7 @@
 
 #include "compressed.h"
 #include "libkabideps-private.h"
+#include "modname.h"
 
 static const char *const compressed_suffixes[] = { KABI_COMPRESSED_SUFFIXES };
 
@@ -49,12 +50,7 @@ char *kabi_module_name(const char *path)
 	size_t len = ko_name_len(base);
 	char *name = len ? strndup(base, len - 3) : strdup(base);
 
-	if (!len || !name)
-		return name;
-	for (char *p = name; *p; p++)
-		if (*p == '-')
-			*p = '_';
-	return name;
+	return len && name ? kabi_modname_normalize(name) : name;
 }
 
 int kabi_kmod_provides(struct kabi_ctx *ctx, const struct kabi_mod_view *v, struct kabi_strv *out)
@@ -79,9 +75,7 @@ int kabi_kmod_provides(struct kabi_ctx *ctx, const struct kabi_mod_view *v, stru
 		return 0;
 	}
 	if (style == KABI_KMOD_SUSE)
-		for (char *p = name; *p; p++)
-			if (*p == '-')
-				*p = '_';
+		kabi_modname_normalize(name);
 	r = kabi_strv_pushf(out, "kmod(%s)", name);
 	free(name);
 	return r < 0 ? kabi_fail(ctx, ENOMEM, "out of memory") : 0;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "libkabideps-private.h"
+#include "modname.h"
 
 /* Distributions name in-tree modules by their place: /lib/modules/<release>/kernel/. */
 bool kabi_path_in_tree(const char *path)
@@ -145,9 +146,7 @@ static void check_depends(struct kabi_ctx *ctx, const struct kabi_pkg *pkg, cons
 		if (len && len < sizeof(name)) {
 			memcpy(name, p, len);
 			name[len] = '\0';
-			for (char *c = name; *c; c++)
-				if (*c == '-')
-					*c = '_';
+			kabi_modname_normalize(name);
 			if (!kabi_pkg_has_module(pkg, name) && !kabi_symvers_has_module(ref, name))
 				name_list_add(&missing, "%s", name);
 		}

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "libkabideps-private.h"
+#include "modname.h"
 
 /* Any change to this layout or to what parsing yields bumps the version. */
 #define INDEX_MAGIC "KABISVI"
@@ -430,10 +431,7 @@ void kabi_symvers_index_write(const char *dir, const struct stat *ref, const str
 		base = base ? base + 1 : e[i].module;
 		if (strlen(base) > KABI_MAX_NAME)
 			goto out; /* not what a parse keeps: no index */
-		strcpy(name, base);
-		for (char *c = name; *c; c++)
-			if (*c == '-')
-				*c = '_';
+		kabi_modname_normalize(strcpy(name, base));
 		for (uint64_t s = fnv1a(name) & (h.n_mod_slots - 1);; s = (s + 1) & (h.n_mod_slots - 1)) {
 			if (!mod_slots[s]) {
 				mod_slots[s] = append_string(&b, name) + 1;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "libkabideps-private.h"
+#include "modname.h"
 
 struct kabi_symvers {
 	char *path;
@@ -203,10 +204,7 @@ static int index_modules(struct kabi_ctx *ctx, struct kabi_symvers *sv)
 			continue;
 		base = base ? base + 1 : module;
 		len = strlen(base);
-		memcpy(p, base, len + 1);
-		for (char *c = p; *c; c++)
-			if (*c == '-')
-				*c = '_';
+		kabi_modname_normalize(memcpy(p, base, len + 1));
 		r = kabi_hash_put(&sv->modules, p, p);
 		if (r < 0)
 			return kabi_fail(ctx, ENOMEM, "out of memory");
