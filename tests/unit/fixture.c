@@ -367,9 +367,17 @@ unsigned char *fx_compress(const char *how, const unsigned char *in, size_t size
 			goto fail;
 		*out_size = pos;
 	} else if (strcmp(how, "zst") == 0) {
-		size_t r = ZSTD_compress(out, cap, in, size, 3);
+		/* with a checksum, as the zstd command writes frames (the kernel's
+		 * build compresses modules with it) */
+		ZSTD_CCtx *cc = ZSTD_createCCtx();
+		size_t r = cc ? ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 3) : 1;
 
-		if (ZSTD_isError(r))
+		if (cc && !ZSTD_isError(r))
+			r = ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+		if (cc && !ZSTD_isError(r))
+			r = ZSTD_compress2(cc, out, cap, in, size);
+		ZSTD_freeCCtx(cc);
+		if (!cc || ZSTD_isError(r))
 			goto fail;
 		*out_size = r;
 	} else if (strcmp(how, "gz") == 0) {

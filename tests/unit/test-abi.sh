@@ -10,8 +10,9 @@ set -uo pipefail
 lib=$1 src=$2
 command -v abidiff >/dev/null || { echo "SKIP: no abidiff (Debian: apt-get install abigail-tools)"; exit 77; }
 if ! readelf -S "$lib" | grep -q '\.debug_info'; then
-	echo "FAIL: $lib has no debug information (DWARF), which the comparison of types needs: build with -g"
-	exit 1
+	# (a distribution's build, e.g. the spec's %check, may leave -g out)
+	echo "SKIP: $lib has no debug information (DWARF), which the comparison of types needs: build with -g"
+	exit 77
 fi
 # (the baseline holds the public structs only; the opaque ones are not ABI
 # and abidiff filters their changes out)
