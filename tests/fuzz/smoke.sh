@@ -21,11 +21,13 @@ if ! command -v clang >/dev/null || ! clang -fsanitize=fuzzer "$probe/p.c" -o "$
 	exit 77
 fi
 
-if [ ! -f "$build/build.ninja" ]; then
-	CC=clang meson setup "$build" --prefix=/usr -Dfuzzing=true -Dtests=false -Drpm=disabled \
-		-Db_sanitize=address,undefined -Db_lundef=false -Dreal_kernel_tests=disabled \
-		-Ddebootstrap_tests=disabled >/dev/null
-fi
+# rpm stays enabled: the symsets seeds below are made by this build's CLI,
+# whose symsets command needs librpm.
+reconfigure=
+[ -f "$build/build.ninja" ] && reconfigure=--reconfigure
+CC=clang meson setup $reconfigure "$build" --prefix=/usr -Dfuzzing=true -Dtests=false -Drpm=auto \
+	-Db_sanitize=address,undefined -Db_lundef=false -Dreal_kernel_tests=disabled \
+	-Ddebootstrap_tests=disabled >/dev/null
 ninja -C "$build" >/dev/null
 
 # seeds: fixtures of every era, real modules and Module.symvers lines when
