@@ -9,30 +9,18 @@
 
 #include "fixture.h"
 #include "kabideps.h"
+#include "unit.h"
 
 /* The kernel exports two of the three imports; _printk with another CRC. */
 static const char reference[] = "0x9060323f\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n"
 				"0x00000001\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n";
 
-struct warnings {
-	char text[4096];
-};
-
-static void collect(void *data, int level, const char *msg)
-{
-	struct warnings *w = data;
-
-	(void)level;
-	strncat(w->text, msg, sizeof(w->text) - strlen(w->text) - 2);
-	strcat(w->text, "\n");
-}
-
-static struct kabi_ctx *new_ctx(struct warnings *w)
+static struct kabi_ctx *new_ctx(struct unit_log *w)
 {
 	struct kabi_ctx *ctx = kabi_ctx_new();
 	char *ref = fx_write("Module.symvers", reference, sizeof(reference) - 1);
 
-	kabi_ctx_set_log_fn(ctx, collect, w);
+	kabi_ctx_set_log_fn(ctx, unit_log_collect, w);
 	ck_assert_int_eq(kabi_ctx_set_symvers(ctx, ref), 0);
 	free(ref);
 	return ctx;
@@ -66,7 +54,7 @@ static char *joined(struct kabi_strv *sv)
 static const struct fx_options base = { .era = FX_KCRCTAB, .elf_class = ELFCLASS64, .elf_data = ELFDATA2LSB };
 
 /* Provides and Requires of the fixture module at path, as text, one per line. */
-static void deps_at(const char *path, char **provides, char **requires, struct warnings *w)
+static void deps_at(const char *path, char **provides, char **requires, struct unit_log *w)
 {
 	struct kabi_ctx *ctx = new_ctx(w);
 	struct kabi_module *mod = open_at(ctx, path, &base);
@@ -86,7 +74,7 @@ static void deps_at(const char *path, char **provides, char **requires, struct w
 
 START_TEST(out_of_tree_module)
 {
-	struct warnings w = { "" };
+	struct unit_log w = { "" };
 	char *p, *r;
 
 	deps_at("/lib/modules/" FX_RELEASE "/extra/fx.ko", &p, &r, &w);
@@ -103,7 +91,7 @@ END_TEST
 
 START_TEST(in_tree_module)
 {
-	struct warnings w = { "" };
+	struct unit_log w = { "" };
 	char *p, *r;
 
 	deps_at("/lib/modules/" FX_RELEASE "/kernel/drivers/fx.ko", &p, &r, &w);
@@ -120,7 +108,7 @@ END_TEST
 START_TEST(package_satisfies_itself)
 {
 	static const struct fx_import same = { "fx_plain", 0x11223344 }, other = { "fx_plain", 0x55555555 };
-	struct warnings w = { "" };
+	struct unit_log w = { "" };
 	struct kabi_ctx *ctx = new_ctx(&w);
 	struct fx_options user = base;
 	struct kabi_pkg *pkg = kabi_pkg_new(ctx);
@@ -163,7 +151,7 @@ START_TEST(package_lookups_follow_the_reference)
 		"ksym(module_layout) = 0x9060323f\n",
 	};
 	const char *user_path = "/lib/modules/" FX_RELEASE "/extra/user.ko";
-	struct warnings w = { "" };
+	struct unit_log w = { "" };
 	struct kabi_ctx *ctx = new_ctx(&w);
 	char *ref = fx_write("second.symvers", second, sizeof(second) - 1);
 	struct fx_options user = base;
@@ -197,12 +185,12 @@ END_TEST
 
 START_TEST(unreadable_reference_is_an_error)
 {
-	struct warnings w = { "" };
+	struct unit_log w = { "" };
 	struct kabi_ctx *ctx = kabi_ctx_new();
 	struct kabi_module *mod = open_at(ctx, "/lib/modules/" FX_RELEASE "/extra/fx.ko", &base);
 	struct kabi_strv req = { 0 };
 
-	kabi_ctx_set_log_fn(ctx, collect, &w);
+	kabi_ctx_set_log_fn(ctx, unit_log_collect, &w);
 	ck_assert_int_eq(kabi_ctx_set_symvers(ctx, "/nonexistent/Module.symvers"), 0);
 	ck_assert_int_lt(kabi_requires(ctx, NULL, mod, &req), 0);
 	ck_assert_msg(strstr(kabi_ctx_error(ctx), "/nonexistent/Module.symvers"), "%s", kabi_ctx_error(ctx));
@@ -220,7 +208,7 @@ START_TEST(settings_set_again_keep_what_was_read)
 {
 	static const char list[] = "[x86_64]\n\tmodule_layout\n\t_printk\n";
 	static const char other_list[] = "[x86_64]\n\tmodule_layout\n";
-	struct warnings w = { "" };
+	struct unit_log w = { "" };
 	struct kabi_ctx *ctx = kabi_ctx_new();
 	char *ref = fx_write("Module.symvers", reference, sizeof(reference) - 1);
 	char *stablelist = fx_write("kabi_stablelist_x86_64", list, sizeof(list) - 1);
@@ -228,7 +216,7 @@ START_TEST(settings_set_again_keep_what_was_read)
 	struct kabi_module *mod = open_at(ctx, "/lib/modules/" FX_RELEASE "/extra/fx.ko", &base);
 	struct kabi_strv req = { 0 };
 
-	kabi_ctx_set_log_fn(ctx, collect, &w);
+	kabi_ctx_set_log_fn(ctx, unit_log_collect, &w);
 	ck_assert_int_eq(kabi_ctx_set_symvers(ctx, ref), 0);
 	ck_assert_int_eq(kabi_ctx_set_option(ctx, "stablelist", stablelist), 0);
 	ck_assert_int_eq(kabi_requires(ctx, NULL, mod, &req), 0);
@@ -268,7 +256,7 @@ static const char crcless_reference[] = "0x00000000\tmodule_layout\tvmlinux\tEXP
 
 /* Requires of a fixture without __versions against ref, as text. */
 static char *crcless_requires(const char *modinfo, size_t modinfo_size, const char *ref_text,
-			      const char *path, struct warnings *w)
+			      const char *path, struct unit_log *w)
 {
 	struct kabi_ctx *ctx = kabi_ctx_new();
 	char *ref = fx_write("Module.symvers", ref_text, strlen(ref_text));
@@ -277,7 +265,7 @@ static char *crcless_requires(const char *modinfo, size_t modinfo_size, const ch
 	struct kabi_strv req = { 0 };
 	char *r;
 
-	kabi_ctx_set_log_fn(ctx, collect, w);
+	kabi_ctx_set_log_fn(ctx, unit_log_collect, w);
 	ck_assert_int_eq(kabi_ctx_set_symvers(ctx, ref), 0);
 	ck_assert_int_eq(kabi_ctx_set_option(ctx, "triggers", "kabi-deps-triggers"), 0);
 	o.no_versions = 1;
@@ -298,7 +286,7 @@ static char *crcless_requires(const char *modinfo, size_t modinfo_size, const ch
  * kernel does not export (weak and linker symbols are no dependency). */
 START_TEST(module_without_modversions)
 {
-	struct warnings w = { "" };
+	struct unit_log w = { "" };
 	char *r = crcless_requires(plain_modinfo, sizeof(plain_modinfo), crcless_reference,
 				   "/lib/modules/" FX_RELEASE "/extra/fx.ko", &w);
 
@@ -313,7 +301,7 @@ END_TEST
 /* vermagic says modversions, __versions is gone: the release, and a warning. */
 START_TEST(stripped_versions)
 {
-	struct warnings w = { "" };
+	struct unit_log w = { "" };
 	char *r = crcless_requires(NULL, 0, crcless_reference, "/lib/modules/" FX_RELEASE "/extra/fx.ko", &w);
 
 	ck_assert_msg(strstr(r, "kernel-uname-r = " FX_RELEASE "\n"), "%s", r);
@@ -326,7 +314,7 @@ END_TEST
 /* A module without CRCs built against a reference with them: said. */
 START_TEST(crcless_module_crc_reference)
 {
-	struct warnings w = { "" };
+	struct unit_log w = { "" };
 	char *r = crcless_requires(plain_modinfo, sizeof(plain_modinfo), reference,
 				   "/lib/modules/" FX_RELEASE "/extra/fx.ko", &w);
 
@@ -340,14 +328,14 @@ END_TEST
 /* A module with CRCs against a reference without: one warning, no kernel(). */
 START_TEST(crc_module_crcless_reference)
 {
-	struct warnings w = { "" };
+	struct unit_log w = { "" };
 	struct kabi_ctx *ctx = kabi_ctx_new();
 	char *ref = fx_write("Module.symvers", crcless_reference, strlen(crcless_reference));
 	struct kabi_module *mod;
 	struct kabi_strv req = { 0 };
 	char *r;
 
-	kabi_ctx_set_log_fn(ctx, collect, &w);
+	kabi_ctx_set_log_fn(ctx, unit_log_collect, &w);
 	ck_assert_int_eq(kabi_ctx_set_symvers(ctx, ref), 0);
 	mod = open_at(ctx, "/lib/modules/" FX_RELEASE "/extra/fx.ko", &base);
 	ck_assert_int_eq(kabi_requires(ctx, NULL, mod, &req), 0);
@@ -451,8 +439,6 @@ int main(void)
 {
 	Suite *s = suite_create("deps");
 	TCase *t = tcase_create("deps");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(t, out_of_tree_module);
 	tcase_add_test(t, in_tree_module);
@@ -467,9 +453,5 @@ int main(void)
 	tcase_add_test(t, kernel_side_release);
 	tcase_add_test(t, sort_uniq_any_size);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -17,6 +17,7 @@
 
 #include "fixture.h"
 #include "kabideps.h"
+#include "unit.h"
 
 /* ---- failing allocations ---- */
 
@@ -67,19 +68,6 @@ static void disarm(void)
 /* ---- the calls ---- */
 
 #define STALE "stale-marker"
-
-struct warnings {
-	char text[8192];
-};
-
-static void collect(void *data, int level, const char *msg)
-{
-	struct warnings *w = data;
-
-	(void)level;
-	strncat(w->text, msg, sizeof(w->text) - strlen(w->text) - 2);
-	strcat(w->text, "\n");
-}
 
 /* The kernel has fx_dep (as drivers/fx/fx-dep) and two of the imports. */
 static const char reference[] = "0x9060323f\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n"
@@ -197,12 +185,12 @@ static void remove_input(void)
 }
 
 /* A context as the call needs it, made with memory to spare. */
-static struct kabi_ctx *setup(enum call c, struct warnings *w, struct kabi_module **mod,
+static struct kabi_ctx *setup(enum call c, struct unit_log *w, struct kabi_module **mod,
 			      struct kabi_pkg **pkg)
 {
 	struct kabi_ctx *ctx = kabi_ctx_new();
 
-	kabi_ctx_set_log_fn(ctx, collect, w);
+	kabi_ctx_set_log_fn(ctx, unit_log_collect, w);
 	*mod = NULL;
 	*pkg = NULL;
 	if (c >= REQUIRES) {
@@ -299,7 +287,7 @@ static char *joined(const struct kabi_strv *sv)
 START_TEST(every_allocation_fails_once)
 {
 	enum call c = (enum call)_i;
-	struct warnings want_w = { "" };
+	struct unit_log want_w = { "" };
 	struct kabi_strv want_out = { 0 };
 	struct kabi_module *mod;
 	struct kabi_pkg *pkg;
@@ -322,7 +310,7 @@ START_TEST(every_allocation_fails_once)
 	kabi_ctx_free(ctx);
 
 	for (n = 0;; n++) {
-		struct warnings w = { "" };
+		struct unit_log w = { "" };
 		struct kabi_strv out = { 0 };
 		int r;
 
@@ -366,15 +354,9 @@ int main(void)
 {
 	Suite *s = suite_create("enomem");
 	TCase *t = tcase_create("calls");
-	SRunner *sr;
-	int nfailed;
 
 	tcase_set_timeout(t, 120);
 	tcase_add_loop_test(t, every_allocation_fails_once, 0, CALLS);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

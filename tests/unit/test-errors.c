@@ -13,6 +13,7 @@
 
 #include "fixture.h"
 #include "kabideps.h"
+#include "unit.h"
 
 #define STALE "stale-marker"
 
@@ -380,11 +381,5 @@ static Suite *errors_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(errors_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(errors_suite());
 }

@@ -19,6 +19,7 @@
 
 #include "fixture.h"
 #include "kabideps.h"
+#include "unit.h"
 
 static const char *cli;
 
@@ -162,8 +163,6 @@ int main(int argc, char **argv)
 {
 	Suite *s = suite_create("lazylib");
 	TCase *t = tcase_create("lazylib");
-	SRunner *sr;
-	int failed;
 
 	if (argc != 2) {
 		fputs("usage: test-lazylib KABI-DEPS-CLI\n", stderr);
@@ -175,9 +174,5 @@ int main(int argc, char **argv)
 	tcase_add_loop_test(t, cli_names_the_file_and_the_missing_library, 0, 3);
 	tcase_add_loop_test(t, library_fails_only_where_the_library_is_missing, 0, 3);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -13,6 +13,7 @@
 
 #include "fixture.h"
 #include "kabideps.h"
+#include "unit.h"
 
 /* One combination per test iteration: era x class x byte order. */
 #define N_COMBOS (FX_ERAS * 4)
@@ -593,11 +594,5 @@ static Suite *module_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(module_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(module_suite());
 }

@@ -17,6 +17,7 @@
 
 #include "fixture.h"
 #include "kabideps.h"
+#include "unit.h"
 
 #define N_MODULES 24
 #define PATTERN "^(/usr)?/lib/modules/[^/]+/(extra|kernel)/.+\\.ko(\\.xz|\\.zst|\\.gz)?$"
@@ -287,8 +288,6 @@ int main(void)
 {
 	Suite *s = suite_create("read-ahead");
 	TCase *t = tcase_create("read-ahead");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(t, 60);
 	tcase_add_loop_test(t, same_dependencies, 0, 8);
@@ -296,9 +295,5 @@ int main(void)
 	tcase_add_test(t, changed_file_is_read_again);
 	tcase_add_test(t, freed_early);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kabideps.h"
+#include "unit.h"
 
 /* Every era's layout, a duplicate (the first row wins), a dashed module. */
 static const char text[] = "0x11223344\tfx_plain\tvmlinux\tEXPORT_SYMBOL\t\n"
@@ -360,17 +361,11 @@ int main(void)
 {
 	Suite *s = suite_create("symvers-index");
 	TCase *t = tcase_create("index");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, index_is_the_parse_and_follows_the_file);
 	tcase_add_test(t, hostile_index_is_refused);
 	tcase_add_test(t, damage_found_by_a_lookup);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -7,6 +7,7 @@
 
 #include "fixture.h"
 #include "kabideps.h"
+#include "unit.h"
 
 /* The same three exports written as each era wrote them. */
 static const char *const eras[] = {
@@ -133,17 +134,11 @@ int main(void)
 {
 	Suite *s = suite_create("symvers");
 	TCase *t = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(t, every_era, 0, 4);
 	tcase_add_test(t, compressed_as_distributions_ship_it);
 	tcase_add_loop_test(t, bad_lines_are_named, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(t, name_too_long);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }
