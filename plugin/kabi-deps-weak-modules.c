@@ -96,10 +96,8 @@ struct kernel {
 	/* weak-updates/ as found */
 	struct link *links;
 	size_t n_links;
-	char **occupied; /* subpaths that are not ours (files, foreign links) */
-	size_t n_occupied;
-	char **own_names; /* names of modules weak-updates/ holds that are not ours */
-	size_t n_own_names;
+	struct kabi_strv occupied; /* subpaths that are not ours (files, foreign links) */
+	struct kabi_strv own_names; /* names of modules weak-updates/ holds that are not ours */
 	bool changed; /* links made or removed: depmod */
 	bool depmod_also; /* --depmod-kernel */
 };
@@ -167,16 +165,20 @@ static char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
-static void strv_push(char ***v, size_t *n, const char *s)
+/* A copy of s at the end of sv (freed with kabi_strv_free). */
+static void strv_add(struct kabi_strv *sv, const char *s)
 {
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = xstrdup(s);
+	if (sv->n == sv->cap) {
+		sv->cap = sv->cap ? 2 * sv->cap : 16;
+		sv->v = xrealloc(sv->v, sv->cap * sizeof(*sv->v));
+	}
+	sv->v[sv->n++] = xstrdup(s);
 }
 
-static bool strv_has(char **v, size_t n, const char *s)
+static bool strv_has(const struct kabi_strv *sv, const char *s)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
+	for (size_t i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
 			return true;
 	return false;
 }
@@ -284,31 +286,24 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Entries of a directory, sorted bytewise; NULL when it cannot be opened. */
-static char **list_dir(const char *dir, size_t *n, int *err)
+/* Entries of a directory, sorted bytewise; none, and *err set, when it
+ * cannot be opened. */
+static struct kabi_strv list_dir(const char *dir, int *err)
 {
+	struct kabi_strv names = { 0 };
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	char **v = NULL;
 
-	*n = 0;
 	*err = d ? 0 : errno;
 	if (!d)
-		return NULL;
+		return names;
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			strv_push(&v, n, e->d_name);
+			strv_add(&names, e->d_name);
 	closedir(d);
-	if (*n)
-		qsort(v, *n, sizeof(*v), cmp_str);
-	return v ? v : xmalloc(sizeof(*v));
-}
-
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	return names;
 }
 
 /* Kernel releases in rpm's order (rpmvercmp), newest last. */
@@ -369,28 +364,27 @@ static void find_kernels(struct wm *wm)
 
 	for (size_t b = 0; b < 2; b++) {
 		char *base = host_path(wm, bases[b]);
-		size_t n;
 		int err;
-		char **names = list_dir(base, &n, &err);
+		struct kabi_strv names = list_dir(base, &err);
 
-		for (size_t i = 0; i < n; i++) {
-			char *host = xasprintf("%s/%s", base, names[i]);
+		for (size_t i = 0; i < names.n; i++) {
+			char *host = xasprintf("%s/%s", base, names.v[i]);
 			struct stat st;
 			char *image;
 			struct kernel *k;
 
-			if (stat(host, &st) < 0 || !S_ISDIR(st.st_mode) || find_kernel(wm, names[i]) ||
+			if (stat(host, &st) < 0 || !S_ISDIR(st.st_mode) || find_kernel(wm, names.v[i]) ||
 			    !(image = image_of(wm, host))) {
 				free(host);
 				continue;
 			}
 			wm->kernels = xrealloc(wm->kernels, (wm->n_kernels + 1) * sizeof(*wm->kernels));
 			k = &wm->kernels[wm->n_kernels++];
-			*k = (struct kernel){ .release = xstrdup(names[i]), .image = image };
+			*k = (struct kernel){ .release = xstrdup(names.v[i]), .image = image };
 			k->host = host_path(wm, image);
 			free(host);
 		}
-		free_strv(names, n);
+		kabi_strv_free(&names);
 		free(base);
 	}
 	if (wm->n_kernels)
@@ -505,13 +499,12 @@ static bool try_intree(struct wm *wm, struct kernel *k, const char *path)
 /* The first in-tree module below dir (sorted walk) that can be read. */
 static bool walk_intree(struct wm *wm, struct kernel *k, const char *dir, int depth)
 {
-	size_t n;
 	int err;
-	char **names = list_dir(dir, &n, &err);
+	struct kabi_strv names = list_dir(dir, &err);
 	bool found = false;
 
-	for (size_t i = 0; i < n && !found && depth < 16; i++) {
-		char *p = xasprintf("%s/%s", dir, names[i]), *name;
+	for (size_t i = 0; i < names.n && !found && depth < 16; i++) {
+		char *p = xasprintf("%s/%s", dir, names.v[i]), *name;
 		struct stat st;
 
 		if (lstat(p, &st) < 0)
@@ -524,7 +517,7 @@ static bool walk_intree(struct wm *wm, struct kernel *k, const char *dir, int de
 		}
 		free(p);
 	}
-	free_strv(names, n);
+	kabi_strv_free(&names);
 	return found;
 }
 
@@ -593,15 +586,14 @@ typedef void visit_fn(struct wm *wm, void *data, const char *path, const char *s
 
 static void walk_tree(struct wm *wm, const char *dir, const char *sub, int depth, visit_fn *visit, void *data)
 {
-	size_t n;
 	int err;
-	char **names = list_dir(dir, &n, &err);
+	struct kabi_strv names = list_dir(dir, &err);
 
-	if (!names && err != ENOENT)
+	if (err && err != ENOENT)
 		warn(wm, "%s: %s", dir, strerror(err));
-	for (size_t i = 0; i < n; i++) {
-		char *p = xasprintf("%s/%s", dir, names[i]);
-		char *s = *sub ? xasprintf("%s/%s", sub, names[i]) : xstrdup(names[i]);
+	for (size_t i = 0; i < names.n; i++) {
+		char *p = xasprintf("%s/%s", dir, names.v[i]);
+		char *s = *sub ? xasprintf("%s/%s", sub, names.v[i]) : xstrdup(names.v[i]);
 		struct stat st;
 
 		if (lstat(p, &st) < 0)
@@ -613,7 +605,7 @@ static void walk_tree(struct wm *wm, const char *dir, const char *sub, int depth
 		free(p);
 		free(s);
 	}
-	free_strv(names, n);
+	kabi_strv_free(&names);
 }
 
 /* The modules below extra/ or updates/ of a kernel. */
@@ -695,12 +687,12 @@ static void visit_weak_update(struct wm *wm, void *data, const char *p, const ch
 		return; /* gone meanwhile */
 	name = module_name(s);
 	if (!S_ISLNK(st->st_mode)) {
-		strv_push(&k->occupied, &k->n_occupied, s);
+		strv_add(&k->occupied, s);
 		if (name)
-			strv_push(&k->own_names, &k->n_own_names, name);
+			strv_add(&k->own_names, name);
 	} else if ((len = readlink(p, target, sizeof(target) - 1)) <= 0) {
 		warn(wm, "%s: cannot read the link: %s", p, strerror(errno));
-		strv_push(&k->occupied, &k->n_occupied, s);
+		strv_add(&k->occupied, s);
 	} else {
 		char *from;
 
@@ -728,9 +720,9 @@ static void visit_weak_update(struct wm *wm, void *data, const char *p, const ch
 			     exists(host) ? "" : ", which does not exist",
 			     name ? "points outside /lib/modules/*/{extra,updates}" :
 				    "not named as a module");
-			strv_push(&k->occupied, &k->n_occupied, s);
+			strv_add(&k->occupied, s);
 			if (name)
-				strv_push(&k->own_names, &k->n_own_names, name);
+				strv_add(&k->own_names, name);
 			free(host);
 		}
 	}
@@ -798,7 +790,7 @@ static char *static_misfit(struct wm *wm, struct kernel *k, const struct kmod *m
 {
 	if (!m->mod)
 		return xstrdup("the module cannot be read");
-	if (strv_has(k->own_names, k->n_own_names, m->name))
+	if (strv_has(&k->own_names, m->name))
 		return xasprintf("%s/weak-updates/ holds a module %s that is not a weak link", k->image,
 				 m->name);
 	for (size_t i = 0; i < wm->n_kmods; i++)
@@ -1035,10 +1027,10 @@ static bool link_is(const struct link *l, const struct kmod *m)
  * (a file, a foreign symlink that may lead out of the tree)? */
 static bool occupied(const struct kernel *k, const char *subpath)
 {
-	for (size_t i = 0; i < k->n_occupied; i++) {
-		size_t len = strlen(k->occupied[i]);
+	for (size_t i = 0; i < k->occupied.n; i++) {
+		size_t len = strlen(k->occupied.v[i]);
 
-		if (strncmp(subpath, k->occupied[i], len) == 0 &&
+		if (strncmp(subpath, k->occupied.v[i], len) == 0 &&
 		    (subpath[len] == '\0' || subpath[len] == '/'))
 			return true;
 	}
@@ -1268,7 +1260,7 @@ static void mark_named(struct wm *wm, const char *path, bool added)
 	free(subpath);
 }
 
-static void read_stdin(char ***v, size_t *n)
+static void read_stdin(struct kabi_strv *lines)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -1278,7 +1270,7 @@ static void read_stdin(char ***v, size_t *n)
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
 		if (len > 0)
-			strv_push(v, n, line);
+			strv_add(lines, line);
 	}
 	free(line);
 }
@@ -1305,8 +1297,8 @@ static void free_all(struct wm *wm)
 			free(k->links[j].target_subpath);
 		}
 		free(k->links);
-		free_strv(k->occupied, k->n_occupied);
-		free_strv(k->own_names, k->n_own_names);
+		kabi_strv_free(&k->occupied);
+		kabi_strv_free(&k->own_names);
 		kabi_symvers_free(k->sv);
 		free(k->ref_path);
 		free(k->intree_path);
@@ -1324,8 +1316,7 @@ int kabi_deps_weak_modules(int argc, char **argv)
 {
 	struct wm wm = { .status = 0 };
 	enum mode mode = MODE_NONE;
-	char **args = NULL, **depmod_also = NULL;
-	size_t n_args = 0, n_depmod_also = 0;
+	struct kabi_strv args = { 0 }, depmod_also = { 0 };
 	const char *root = NULL;
 	int status;
 
@@ -1335,7 +1326,7 @@ int kabi_deps_weak_modules(int argc, char **argv)
 
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
-			free_strv(args, n_args);
+			kabi_strv_free(&args);
 			return 0;
 		} else if (strcmp(a, "--add-modules") == 0) {
 			m = MODE_ADD_MODULES;
@@ -1358,30 +1349,30 @@ int kabi_deps_weak_modules(int argc, char **argv)
 		} else if (strncmp(a, "--root=", 7) == 0 || strncmp(a, "--basedir=", 10) == 0) {
 			root = strchr(a, '=') + 1;
 		} else if (strcmp(a, "--depmod-kernel") == 0 && i + 1 < argc) {
-			strv_push(&depmod_also, &n_depmod_also, argv[++i]);
+			strv_add(&depmod_also, argv[++i]);
 		} else if ((strcmp(a, "--dracut") == 0 || strcmp(a, "--check-initramfs-prog") == 0) &&
 			   i + 1 < argc) {
 			i++;
 		} else if (strcmp(a, "--") == 0) {
 			for (i++; i < argc; i++)
-				strv_push(&args, &n_args, argv[i]);
+				strv_add(&args, argv[i]);
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr,
 				"kabi-deps weak-modules: unknown option %s (or its argument is missing)\n",
 				a);
 			usage(stderr);
-			free_strv(args, n_args);
-			free_strv(depmod_also, n_depmod_also);
+			kabi_strv_free(&args);
+			kabi_strv_free(&depmod_also);
 			return EXIT_USAGE;
 		} else {
-			strv_push(&args, &n_args, a);
+			strv_add(&args, a);
 		}
 		if (m != MODE_NONE && mode != MODE_NONE && m != mode) {
 			fputs("kabi-deps weak-modules: one of --add-modules, --remove-modules, --add-kernel, "
 			      "--remove-kernel\n",
 			      stderr);
-			free_strv(args, n_args);
-			free_strv(depmod_also, n_depmod_also);
+			kabi_strv_free(&args);
+			kabi_strv_free(&depmod_also);
 			return EXIT_USAGE;
 		}
 		if (m != MODE_NONE)
@@ -1389,8 +1380,8 @@ int kabi_deps_weak_modules(int argc, char **argv)
 	}
 	if (mode == MODE_NONE) {
 		usage(stderr);
-		free_strv(args, n_args);
-		free_strv(depmod_also, n_depmod_also);
+		kabi_strv_free(&args);
+		kabi_strv_free(&depmod_also);
 		return EXIT_USAGE;
 	}
 	if (root && *root) {
@@ -1398,8 +1389,8 @@ int kabi_deps_weak_modules(int argc, char **argv)
 
 		if (!real) {
 			fprintf(stderr, "kabi-deps weak-modules: --root %s: %s\n", root, strerror(errno));
-			free_strv(args, n_args);
-			free_strv(depmod_also, n_depmod_also);
+			kabi_strv_free(&args);
+			kabi_strv_free(&depmod_also);
 			return EXIT_USAGE;
 		}
 		wm.root = strcmp(real, "/") ? xstrdup(real) : xstrdup("");
@@ -1407,13 +1398,13 @@ int kabi_deps_weak_modules(int argc, char **argv)
 	} else {
 		wm.root = xstrdup("");
 	}
-	if (!n_args && (mode == MODE_ADD_MODULES || mode == MODE_REMOVE_MODULES))
-		read_stdin(&args, &n_args);
-	if (!n_args && (mode == MODE_ADD_KERNEL || mode == MODE_REMOVE_KERNEL)) {
+	if (!args.n && (mode == MODE_ADD_MODULES || mode == MODE_REMOVE_MODULES))
+		read_stdin(&args);
+	if (!args.n && (mode == MODE_ADD_KERNEL || mode == MODE_REMOVE_KERNEL)) {
 		struct utsname u;
 
 		if (uname(&u) == 0)
-			strv_push(&args, &n_args, u.release);
+			strv_add(&args, u.release);
 	}
 	if (!(wm.ctx = kabi_ctx_new())) {
 		fputs("kabi-deps weak-modules: out of memory\n", stderr);
@@ -1443,32 +1434,32 @@ int kabi_deps_weak_modules(int argc, char **argv)
 		read_kmod(&wm, &wm.kmods[i]);
 
 	/* what the caller says came or went */
-	for (size_t i = 0; i < n_args; i++) {
+	for (size_t i = 0; i < args.n; i++) {
 		struct kernel *k;
 
 		switch (mode) {
 		case MODE_ADD_MODULES:
 		case MODE_REMOVE_MODULES:
-			mark_named(&wm, args[i], mode == MODE_ADD_MODULES);
+			mark_named(&wm, args.v[i], mode == MODE_ADD_MODULES);
 			break;
 		case MODE_ADD_KERNEL:
-			k = find_kernel(&wm, args[i]);
+			k = find_kernel(&wm, args.v[i]);
 			if (!k || !k->installed)
 				warn(&wm,
 				     "%s/lib/modules/%s: not an installed kernel (no modules.order, no "
 				     "symvers): nothing linked into it",
-				     wm.root, args[i]);
+				     wm.root, args.v[i]);
 			break;
 		case MODE_REMOVE_KERNEL:
-			if ((k = find_kernel(&wm, args[i])))
+			if ((k = find_kernel(&wm, args.v[i])))
 				k->removing = true;
 			break;
 		case MODE_NONE:
 			break;
 		}
 	}
-	for (size_t i = 0; i < n_depmod_also; i++) {
-		struct kernel *k = find_kernel(&wm, depmod_also[i]);
+	for (size_t i = 0; i < depmod_also.n; i++) {
+		struct kernel *k = find_kernel(&wm, depmod_also.v[i]);
 
 		if (k)
 			k->depmod_also = true;
@@ -1508,8 +1499,8 @@ int kabi_deps_weak_modules(int argc, char **argv)
 			printf("%s\n", k->release);
 	}
 	status = wm.status;
-	free_strv(args, n_args);
-	free_strv(depmod_also, n_depmod_also);
+	kabi_strv_free(&args);
+	kabi_strv_free(&depmod_also);
 	free_all(&wm);
 	if (fflush(stdout) != 0)
 		status = EXIT_USAGE;
