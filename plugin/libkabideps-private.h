@@ -114,7 +114,9 @@ struct kabi_buf {
 	int fd; /* sparse: where the other blocks come from, else -1 */
 };
 
-#define KABI_BLOCK ((size_t)512)
+/* The unit kabi_buf_need() reads in: rounding each read up to it is
+ * copying nothing parses (64: the ELF header). */
+#define KABI_BLOCK ((size_t)64)
 
 /* The directory of the last file opened (file.c), in the context. */
 struct kabi_dir_cache {

@@ -79,6 +79,7 @@ static const char *const known_names[SEC_KNOWN] = {
 /* Sections of a module kept on the stack up to this many (modules of
  * Debian's 6.1 tree have 29 to 93), more in an allocation. */
 #define STACK_SECTIONS 128
+#define EXPORT_DATA_MAX 8
 
 struct reader {
 	struct kabi_ctx *ctx;
@@ -97,6 +98,9 @@ struct reader {
 	size_t n_undef;
 	size_t *ksymtab_count; /* exports per section index, counted on first use */
 	bool has_ksymtab; /* some section is a table of exports */
+	/* __kcrctab* and __ksymtab_strings, which exports' CRCs and
+	 * namespaces are read from: the first few, read with the symbols */
+	size_t export_data[EXPORT_DATA_MAX], n_export_data;
 	bool no_imports; /* for Provides: the imports are not read */
 };
 
@@ -232,6 +236,9 @@ static int read_sections(struct reader *rd, uint64_t shoff, size_t shstrndx)
 					rd->known[k] = s;
 		s->ksymtab = is_ksymtab_name(s->name);
 		rd->has_ksymtab |= s->ksymtab;
+		if (s->name[0] == '_' && rd->n_export_data < EXPORT_DATA_MAX &&
+		    (strncmp(s->name, "__kcrctab", 9) == 0 || strcmp(s->name, "__ksymtab_strings") == 0))
+			rd->export_data[rd->n_export_data++] = i;
 	}
 	for (size_t i = 1; i < rd->nsecs; i++) {
 		const struct shdr *sh = &rd->secs[i].shdr;
@@ -288,7 +295,7 @@ static int cmp_span(const void *a, const void *b)
  * call each, rather than one call per section as they are asked for. */
 static int prefetch_sections(struct reader *rd)
 {
-	struct span spans[SEC_KNOWN + 2];
+	struct span spans[SEC_KNOWN + 2 + EXPORT_DATA_MAX];
 	size_t n = 0, symtab = 0;
 
 	if (!rd->mod->buf.have)
@@ -313,6 +320,13 @@ static int prefetch_sections(struct reader *rd)
 			sh = &rd->secs[sh->sh_link].shdr;
 			spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
 		}
+	}
+	/* and what read_exports() reads besides */
+	for (size_t k = 0; symtab && rd->has_ksymtab && k < rd->n_export_data; k++) {
+		const struct shdr *sh = &rd->secs[rd->export_data[k]].shdr;
+
+		if (sh->sh_type != SHT_NOBITS && sh->sh_size)
+			spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
 	}
 	qsort(spans, n, sizeof(*spans), cmp_span);
 	for (size_t i = 0; i < n;) {
