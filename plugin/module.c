@@ -27,6 +27,7 @@ struct kabi_module {
 	size_t n_exports, n_imports;
 	struct kabi_modinfo *modinfo;
 	size_t n_modinfo;
+	size_t vermagic; /* index of the first vermagic= in modinfo, if < n_modinfo */
 	bool has_this_module;
 	uint64_t this_module_size; /* sh_size of .gnu.linkonce.this_module */
 	bool modversions; /* has __versions or the extended tables */
@@ -229,15 +230,19 @@ static int read_sections(struct reader *rd, uint64_t shoff, size_t shstrndx)
 		s->name = string_at(names->data, names->size, s->shdr.sh_name);
 		if (!s->name)
 			return kabi_fail(rd->ctx, EINVAL, "section %zu: bad name", i);
-		/* every known name starts with ".m", ".g" or "__" */
-		if (s->name[0] && s->name[1] && strchr("mg_", s->name[1]))
-			for (size_t k = 0; k < SEC_KNOWN; k++)
-				if (!rd->known[k] && strcmp(s->name, known_names[k]) == 0)
-					rd->known[k] = s;
-		s->ksymtab = is_ksymtab_name(s->name);
+		/* every name looked for starts with ".m", ".g", "__k" or "__v" */
+		const char *n = s->name;
+
+		if (!(n[0] == '.' && (n[1] == 'm' || n[1] == 'g')) &&
+		    !(n[0] == '_' && n[1] == '_' && (n[2] == 'k' || n[2] == 'v')))
+			continue;
+		for (size_t k = 0; k < SEC_KNOWN; k++)
+			if (!rd->known[k] && strcmp(n, known_names[k]) == 0)
+				rd->known[k] = s;
+		s->ksymtab = is_ksymtab_name(n);
 		rd->has_ksymtab |= s->ksymtab;
-		if (s->name[0] == '_' && rd->n_export_data < EXPORT_DATA_MAX &&
-		    (strncmp(s->name, "__kcrctab", 9) == 0 || strcmp(s->name, "__ksymtab_strings") == 0))
+		if (rd->n_export_data < EXPORT_DATA_MAX &&
+		    (strncmp(n, "__kcrctab", 9) == 0 || strcmp(n, "__ksymtab_strings") == 0))
 			rd->export_data[rd->n_export_data++] = i;
 	}
 	for (size_t i = 1; i < rd->nsecs; i++) {
@@ -774,6 +779,7 @@ static int read_modinfo(struct reader *rd)
 	mod->modinfo = calloc(count ? count : 1, sizeof(*mod->modinfo));
 	if (!mod->modinfo)
 		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
+	mod->vermagic = SIZE_MAX;
 	for (char *q = p; q < end; q += strlen(q) + 1) {
 		char *eq;
 
@@ -782,6 +788,8 @@ static int read_modinfo(struct reader *rd)
 		eq = strchr(q, '=');
 		if (eq)
 			*eq = '\0';
+		if (mod->vermagic == SIZE_MAX && strcmp(q, "vermagic") == 0)
+			mod->vermagic = mod->n_modinfo;
 		mod->modinfo[mod->n_modinfo++] = (struct kabi_modinfo){ q, eq ? eq + 1 : "" };
 		if (eq)
 			q = eq + 1;
@@ -1044,6 +1052,9 @@ KABI_EXPORT const struct kabi_modinfo *kabi_module_modinfo(const struct kabi_mod
 
 KABI_EXPORT const char *kabi_module_modinfo_get(const struct kabi_module *mod, const char *key)
 {
+	/* asked for each module (its release), found while it was parsed */
+	if (strcmp(key, "vermagic") == 0)
+		return mod->vermagic < mod->n_modinfo ? mod->modinfo[mod->vermagic].value : NULL;
 	for (size_t i = 0; i < mod->n_modinfo; i++)
 		if (strcmp(mod->modinfo[i].key, key) == 0)
 			return mod->modinfo[i].value;
