@@ -103,6 +103,7 @@ struct reader {
 	 * namespaces are read from: the first few, read with the symbols */
 	size_t export_data[EXPORT_DATA_MAX], n_export_data;
 	bool no_imports; /* for Provides: the imports are not read */
+	bool no_modinfo; /* nor .modinfo, when the options ask nothing of it */
 };
 
 static uint32_t read_u32(const unsigned char *p, int data)
@@ -310,7 +311,7 @@ static int prefetch_sections(struct reader *rd)
 		bool import_table = k == SEC_VERSIONS || k == SEC_EXT_CRCS || k == SEC_EXT_NAMES;
 
 		if (sh && k != SEC_THIS_MODULE && !(import_table && rd->no_imports) &&
-		    sh->sh_type != SHT_NOBITS && sh->sh_size)
+		    !(k == SEC_MODINFO && rd->no_modinfo) && sh->sh_type != SHT_NOBITS && sh->sh_size)
 			spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
 	}
 	for (size_t i = 1; i < rd->nsecs && !symtab; i++)
@@ -871,9 +872,19 @@ static int read_header(struct reader *rd, uint64_t *shoff_out, size_t *shstrndx)
 	return 0;
 }
 
-static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod, bool no_imports)
+/* What a module is opened for: all of it, or only what Provides ask. */
+enum purpose {
+	FOR_ALL,
+	FOR_PROVIDES, /* no imports */
+	FOR_PROVIDES_BY_EXPORTS, /* no imports, no .modinfo */
+};
+
+static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod, enum purpose purpose)
 {
-	struct reader rd = { .ctx = ctx, .mod = mod, .no_imports = no_imports };
+	struct reader rd = { .ctx = ctx,
+			     .mod = mod,
+			     .no_imports = purpose != FOR_ALL,
+			     .no_modinfo = purpose == FOR_PROVIDES_BY_EXPORTS };
 	struct section stack[STACK_SECTIONS];
 	uint64_t shoff = 0;
 	size_t shstrndx = 0;
@@ -896,7 +907,7 @@ static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod, bool no_im
 		mod->this_module_size = rd.known[SEC_THIS_MODULE]->shdr.sh_size;
 	}
 	if (scan_symbols(&rd) < 0 || read_exports(&rd) < 0 || read_imports(&rd) < 0 ||
-	    read_modinfo(&rd) < 0 || read_release(mod) < 0)
+	    (!rd.no_modinfo && (read_modinfo(&rd) < 0 || read_release(mod) < 0)))
 		goto out;
 	r = 0;
 out:
@@ -912,8 +923,8 @@ out:
 	return r;
 }
 
-static int open_module(struct kabi_ctx *ctx, const char *name, const void *data, size_t size, bool no_imports,
-		       struct kabi_module **out)
+static int open_module(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
+		       enum purpose purpose, struct kabi_module **out)
 {
 	struct kabi_module *mod = calloc(1, sizeof(*mod));
 	int r;
@@ -928,7 +939,7 @@ static int open_module(struct kabi_ctx *ctx, const char *name, const void *data,
 	if (r == 0 && mod->buf.size == 0)
 		r = kabi_fail(ctx, EINVAL, "empty file");
 	if (r == 0)
-		r = read_module(ctx, mod, no_imports);
+		r = read_module(ctx, mod, purpose);
 	kabi_buf_close_file(&mod->buf);
 	if (r < 0) {
 		kabi_module_free(mod);
@@ -944,17 +955,25 @@ KABI_EXPORT int kabi_module_open(struct kabi_ctx *ctx, const char *path, struct 
 
 	if (kabi_read_ahead_take(ctx, path, mod, &r))
 		return r;
-	return open_module(ctx, path, NULL, 0, false, mod);
+	return open_module(ctx, path, NULL, 0, FOR_ALL, mod);
 }
 
 int kabi_module_open_for_provides(struct kabi_ctx *ctx, const char *path, struct kabi_module **mod)
 {
+	const struct kabi_options *o = kabi_ctx_options(ctx);
 	int r;
 
 	/* one read ahead has its imports too: more than provides need */
 	if (kabi_read_ahead_take(ctx, path, mod, &r))
 		return r;
-	return open_module(ctx, path, NULL, 0, true, mod);
+	/* Provides need .modinfo for modalias() and for a flavor taken from
+	 * the release; else only the exports (kabi_provides()). */
+	return open_module(ctx, path, NULL, 0,
+			   o->modalias == KABI_MODALIAS_PROVIDES ||
+					   (o->flavor && strcmp(o->flavor, "auto") == 0) ?
+				   FOR_PROVIDES :
+				   FOR_PROVIDES_BY_EXPORTS,
+			   mod);
 }
 
 static size_t space(const char *s)
@@ -1010,7 +1029,7 @@ void kabi_module_adopt(struct kabi_module *mod, struct kabi_ctx *ctx)
 KABI_EXPORT int kabi_module_open_mem(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
 				     struct kabi_module **mod)
 {
-	return open_module(ctx, name ? name : "(memory)", data ? data : "", size, false, mod);
+	return open_module(ctx, name ? name : "(memory)", data ? data : "", size, FOR_ALL, mod);
 }
 
 KABI_EXPORT void kabi_module_free(struct kabi_module *mod)
