@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reading one kernel module: exports with CRCs, imports with CRCs, modinfo.
- * Class and byte order independent: the ELF header, the section headers and
- * the symbols are read field by field in the module's class and byte
- * order, and only the fields and sections used.  Every offset taken from
+ * Class and byte order independent (gelf for headers and symbols, explicit
+ * target-order reads for raw section contents).  Every offset taken from
  * the file is checked against the section it points into
  * (doc/module-formats.md, "Section headers and byte order").
  */
-#include <elf.h>
 #include <errno.h>
+#include <gelf.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@ struct kabi_module {
 	char *path;
 	char *release;
 	struct kabi_buf buf;
+	Elf *elf;
 	int elf_class, elf_data;
 	unsigned machine;
 	struct kabi_sym *exports, *imports;
@@ -34,16 +34,10 @@ struct kabi_module {
 	char *strings; /* detached: the names and modinfo, copied out of buf */
 };
 
-/* The fields of a section header that are used, in the host's order. */
-struct shdr {
-	uint32_t sh_name, sh_type, sh_link, sh_info;
-	uint64_t sh_offset, sh_size;
-};
-
 /* A section's contents as the file has them. */
 struct section {
 	const char *name;
-	struct shdr shdr;
+	GElf_Shdr shdr;
 	const unsigned char *data; /* NULL when not loaded or SHT_NOBITS */
 	size_t size;
 	bool relocated; /* some SHT_REL(A) section applies to it */
@@ -85,8 +79,6 @@ static const char *const known_names[SEC_KNOWN] = {
 struct reader {
 	struct kabi_ctx *ctx;
 	struct kabi_module *mod;
-	bool is64;
-	int data; /* ELFDATA2LSB or ELFDATA2MSB */
 	struct section *secs;
 	size_t nsecs;
 	struct section *known[SEC_KNOWN];
@@ -113,29 +105,6 @@ static uint32_t read_u32(const unsigned char *p, int data)
 	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
-/* An unsigned field of 1, 2, 4 or 8 bytes in the module's byte order. */
-static uint64_t read_uint(const unsigned char *p, size_t width, int data)
-{
-	switch (width) {
-	case 1:
-		return p[0];
-	case 2:
-		return data == ELFDATA2MSB ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
-	case 4:
-		return read_u32(p, data);
-	default:
-		return data == ELFDATA2MSB ? (uint64_t)read_u32(p, data) << 32 | read_u32(p + 4, data) :
-					     (uint64_t)read_u32(p + 4, data) << 32 | read_u32(p, data);
-	}
-}
-
-/* Field MEMBER of the Elf32_TYPE or Elf64_TYPE at p, as the module has it. */
-#define FIELD(is64, data, p, type, member)                                                            \
-	read_uint((const unsigned char *)(p) +                                                        \
-			  ((is64) ? offsetof(Elf64_##type, member) : offsetof(Elf32_##type, member)), \
-		  (is64) ? sizeof(((Elf64_##type *)0)->member) : sizeof(((Elf32_##type *)0)->member), \
-		  (data))
-
 static bool has_prefix(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -149,28 +118,22 @@ static const char *string_at(const unsigned char *data, size_t size, uint64_t of
 	return (const char *)data + off;
 }
 
-/* Does the file hold [off, off + len)? */
-static bool in_file(const struct reader *rd, uint64_t off, uint64_t len)
-{
-	return off <= rd->mod->buf.size && rd->mod->buf.size - off >= len;
-}
-
 static int load_section(struct reader *rd, size_t i)
 {
 	struct section *s = &rd->secs[i];
+	Elf_Scn *scn;
+	Elf_Data *d;
 
 	if (s->data || s->shdr.sh_type == SHT_NOBITS || s->shdr.sh_size == 0)
 		return 0;
-	if (!in_file(rd, s->shdr.sh_offset, s->shdr.sh_size))
-		return kabi_fail(
-			rd->ctx, EINVAL,
-			"section %s: 0x%llx bytes at 0x%llx lie beyond the end of the file (%zu bytes)",
-			s->name, (unsigned long long)s->shdr.sh_size, (unsigned long long)s->shdr.sh_offset,
-			rd->mod->buf.size);
 	if (kabi_buf_need(rd->ctx, &rd->mod->buf, s->shdr.sh_offset, s->shdr.sh_size) < 0)
 		return -EIO;
-	s->data = rd->mod->buf.data + s->shdr.sh_offset;
-	s->size = (size_t)s->shdr.sh_size;
+	scn = elf_getscn(rd->mod->elf, i);
+	d = scn ? elf_rawdata(scn, NULL) : NULL;
+	if (!d || (d->d_size && !d->d_buf))
+		return kabi_fail(rd->ctx, EINVAL, "section %s: %s", s->name, elf_errmsg(-1));
+	s->data = d->d_buf;
+	s->size = d->d_size;
 	return 0;
 }
 
@@ -194,41 +157,39 @@ static bool is_ksymtab(const struct reader *rd, size_t i)
 	return rd->secs[i].ksymtab;
 }
 
-/* The section headers at shoff (in the buffer already): the fields used,
- * each section's name, the known sections. */
-static int read_sections(struct reader *rd, uint64_t shoff, size_t shstrndx)
+static int read_sections(struct reader *rd)
 {
-	size_t shentsize = rd->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
-	const struct section *names;
+	Elf *elf = rd->mod->elf;
+	size_t shnum, shstrndx;
 
-	rd->secs[0] = (struct section){ .name = "" };
-	for (size_t i = 1; i < rd->nsecs; i++) {
-		const unsigned char *h = rd->mod->buf.data + shoff + i * shentsize;
-		bool is64 = rd->is64;
-		int data = rd->data;
+	if (elf_getshdrnum(elf, &shnum) < 0 || elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return kabi_fail(rd->ctx, EINVAL, "bad section header table: %s", elf_errmsg(-1));
+	if (shnum == 0)
+		return kabi_fail(rd->ctx, EINVAL, "no sections");
+	if (shnum > KABI_MAX_SECTIONS)
+		return kabi_fail(rd->ctx, EFBIG, "%zu sections, more than the limit of %zu", shnum,
+				 KABI_MAX_SECTIONS);
+	if (shnum > STACK_SECTIONS && !(rd->secs = malloc(shnum * sizeof(*rd->secs))))
+		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
+	memset(rd->secs, 0, shnum * sizeof(*rd->secs));
+	rd->nsecs = shnum;
+	for (size_t i = 1; i < shnum; i++) {
+		Elf_Scn *scn = elf_getscn(elf, i);
 
-		rd->secs[i] = (struct section){
-			.shdr = {
-				.sh_name = (uint32_t)FIELD(is64, data, h, Shdr, sh_name),
-				.sh_type = (uint32_t)FIELD(is64, data, h, Shdr, sh_type),
-				.sh_link = (uint32_t)FIELD(is64, data, h, Shdr, sh_link),
-				.sh_info = (uint32_t)FIELD(is64, data, h, Shdr, sh_info),
-				.sh_offset = FIELD(is64, data, h, Shdr, sh_offset),
-				.sh_size = FIELD(is64, data, h, Shdr, sh_size),
-			},
-		};
+		if (!scn || !gelf_getshdr(scn, &rd->secs[i].shdr))
+			return kabi_fail(rd->ctx, EINVAL, "section %zu: %s", i, elf_errmsg(-1));
 	}
-	/* Names straight from the raw table, checked as they are taken. */
-	if (shstrndx == 0 || shstrndx >= rd->nsecs || rd->secs[shstrndx].shdr.sh_type != SHT_STRTAB)
+	/* Names straight from the raw table: elf_strptr re-checks the table on
+	 * every call, and a module has dozens of sections. */
+	if (shstrndx == 0 || shstrndx >= shnum || rd->secs[shstrndx].shdr.sh_type != SHT_STRTAB)
 		return kabi_fail(rd->ctx, EINVAL, "no section name table");
 	rd->secs[shstrndx].name = "(section names)"; /* for errors until named */
 	if (load_section(rd, shstrndx) < 0)
 		return -EINVAL;
-	names = &rd->secs[shstrndx];
-	for (size_t i = 1; i < rd->nsecs; i++) {
+	for (size_t i = 1; i < shnum; i++) {
 		struct section *s = &rd->secs[i];
 
-		s->name = string_at(names->data, names->size, s->shdr.sh_name);
+		s->name = string_at(rd->secs[shstrndx].data, rd->secs[shstrndx].size, s->shdr.sh_name);
 		if (!s->name)
 			return kabi_fail(rd->ctx, EINVAL, "section %zu: bad name", i);
 		/* every name looked for starts with ".m", ".g", "__k" or "__v" */
@@ -246,11 +207,11 @@ static int read_sections(struct reader *rd, uint64_t shoff, size_t shstrndx)
 		    (strncmp(n, "__kcrctab", 9) == 0 || strcmp(n, "__ksymtab_strings") == 0))
 			rd->export_data[rd->n_export_data++] = i;
 	}
-	for (size_t i = 1; i < rd->nsecs; i++) {
-		const struct shdr *sh = &rd->secs[i].shdr;
+	for (size_t i = 1; i < shnum; i++) {
+		const GElf_Shdr *sh = &rd->secs[i].shdr;
 
 		if ((sh->sh_type == SHT_REL || sh->sh_type == SHT_RELA) && sh->sh_info > 0 &&
-		    sh->sh_info < rd->nsecs)
+		    sh->sh_info < shnum)
 			rd->secs[sh->sh_info].relocated = true;
 	}
 	return 0;
@@ -307,7 +268,7 @@ static int prefetch_sections(struct reader *rd)
 	if (!rd->mod->buf.have)
 		return 0; /* all in memory */
 	for (size_t k = 0; k < SEC_KNOWN; k++) {
-		const struct shdr *sh = rd->known[k] ? &rd->known[k]->shdr : NULL;
+		const GElf_Shdr *sh = rd->known[k] ? &rd->known[k]->shdr : NULL;
 		bool import_table = k == SEC_VERSIONS || k == SEC_EXT_CRCS || k == SEC_EXT_NAMES;
 
 		if (sh && k != SEC_THIS_MODULE && !(import_table && rd->no_imports) &&
@@ -319,7 +280,7 @@ static int prefetch_sections(struct reader *rd)
 			symtab = i;
 	/* the symbol table only where scan_symbols() reads it */
 	if (symtab && (rd->has_ksymtab || (!has_versions(rd) && !rd->no_imports))) {
-		const struct shdr *sh = &rd->secs[symtab].shdr;
+		const GElf_Shdr *sh = &rd->secs[symtab].shdr;
 
 		spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
 		if (sh->sh_link && sh->sh_link < rd->nsecs) {
@@ -329,7 +290,7 @@ static int prefetch_sections(struct reader *rd)
 	}
 	/* and what read_exports() reads besides */
 	for (size_t k = 0; symtab && rd->has_ksymtab && k < rd->n_export_data; k++) {
-		const struct shdr *sh = &rd->secs[rd->export_data[k]].shdr;
+		const GElf_Shdr *sh = &rd->secs[rd->export_data[k]].shdr;
 
 		if (sh->sh_type != SHT_NOBITS && sh->sh_size)
 			spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
@@ -355,8 +316,9 @@ static int prefetch_sections(struct reader *rd)
  * without modversions its undefined ones. */
 static int scan_symbols(struct reader *rd)
 {
-	struct section *symtab = NULL, *strtab, *xndx = NULL;
-	size_t symtab_index = 0, count, entsize = rd->is64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
+	struct section *symtab = NULL, *strtab;
+	Elf_Data *syms, *xndx = NULL;
+	size_t symtab_index = 0, count, entsize;
 
 	for (size_t i = 1; i < rd->nsecs; i++) {
 		if (rd->secs[i].shdr.sh_type == SHT_SYMTAB) {
@@ -380,71 +342,68 @@ static int scan_symbols(struct reader *rd)
 	 * unless only the symbol table says what they import. */
 	if (!rd->has_ksymtab && !want_undef)
 		return 0;
-	if (load_section(rd, symtab->shdr.sh_link) < 0 || load_section(rd, symtab_index) < 0)
+	if (load_section(rd, symtab->shdr.sh_link) < 0 ||
+	    kabi_buf_need(rd->ctx, &rd->mod->buf, symtab->shdr.sh_offset, symtab->shdr.sh_size) < 0)
 		return -EINVAL;
-	if (symtab->size % entsize)
-		return kabi_fail(rd->ctx, EINVAL, "symbol table: size %zu is not a multiple of %zu",
-				 symtab->size, entsize);
-	for (size_t i = 1; i < rd->nsecs && !xndx; i++) {
-		const struct shdr *sh = &rd->secs[i].shdr;
+	syms = elf_getdata(elf_getscn(rd->mod->elf, symtab_index), NULL);
+	if (!syms)
+		return kabi_fail(rd->ctx, EINVAL, "symbol table: %s", elf_errmsg(-1));
+	for (size_t i = 1; i < rd->nsecs; i++) {
+		const GElf_Shdr *sh = &rd->secs[i].shdr;
 
 		if (sh->sh_type == SHT_SYMTAB_SHNDX && sh->sh_link == symtab_index) {
-			xndx = &rd->secs[i];
-			if (load_section(rd, i) < 0)
-				return -EINVAL;
+			if (kabi_buf_need(rd->ctx, &rd->mod->buf, sh->sh_offset, sh->sh_size) < 0)
+				return -EIO;
+			xndx = elf_getdata(elf_getscn(rd->mod->elf, i), NULL);
+			if (!xndx)
+				return kabi_fail(rd->ctx, EINVAL, "extended section index table: %s",
+						 elf_errmsg(-1));
 		}
 	}
-	count = symtab->size / entsize;
+	entsize = gelf_fsize(rd->mod->elf, ELF_T_SYM, 1, EV_CURRENT);
+	count = syms->d_size / entsize;
 	if (count > KABI_MAX_SYMBOLS)
 		return kabi_fail(rd->ctx, EFBIG, "%zu symbols, more than the limit of %zu", count,
 				 KABI_MAX_SYMBOLS);
 
 	for (size_t i = 1; i < count; i++) {
-		const unsigned char *sym = symtab->data + i * entsize;
-		bool is64 = rd->is64;
-		int data = rd->data;
-		uint32_t st_name = (uint32_t)FIELD(is64, data, sym, Sym, st_name);
-		unsigned st_info;
-		uint64_t st_value;
+		GElf_Sym sym;
+		Elf32_Word shndx_ext = 0;
 		const char *name;
 		size_t shndx;
+		uint32_t st_name;
 		int r = 0;
 
-		/* Cheap filter first, on the name: every name of interest
-		 * starts with "__k" or "__c". */
+		/* Cheap filter first, on the name offset (the first field of
+		 * Elf32_Sym and Elf64_Sym) in libelf's host-order table, which may
+		 * be unaligned: every name of interest starts with "__k" or "__c". */
+		memcpy(&st_name, (const unsigned char *)syms->d_buf + i * entsize, sizeof(st_name));
 		if (!want_undef && ((size_t)st_name + 2 >= strtab->size || strtab->data[st_name] != '_' ||
 				    strtab->data[st_name + 1] != '_' ||
 				    (strtab->data[st_name + 2] != 'k' && strtab->data[st_name + 2] != 'c')))
 			continue;
-		name = string_at(strtab->data, strtab->size, st_name);
+		if (!gelf_getsymshndx(syms, xndx, (int)i, &sym, &shndx_ext))
+			return kabi_fail(rd->ctx, EINVAL, "symbol %zu: %s", i, elf_errmsg(-1));
+		name = string_at(strtab->data, strtab->size, sym.st_name);
 		if (!name)
 			return kabi_fail(rd->ctx, EINVAL, "symbol %zu: name is not terminated", i);
-		st_info = (unsigned)FIELD(is64, data, sym, Sym, st_info);
-		st_value = FIELD(is64, data, sym, Sym, st_value);
-		shndx = (size_t)FIELD(is64, data, sym, Sym, st_shndx);
-		if (shndx == SHN_XINDEX) {
-			/* the index is entry i of the extended table */
-			if (!xndx || !xndx->data || xndx->size / 4 <= i)
-				return kabi_fail(rd->ctx, EINVAL,
-						 "symbol %s: no entry in an extended section index table",
-						 name);
-			shndx = read_u32(xndx->data + 4 * i, data);
-		}
+		shndx = sym.st_shndx == SHN_XINDEX ? shndx_ext : sym.st_shndx;
 		if (shndx >= rd->nsecs && shndx < SHN_LORESERVE)
 			return kabi_fail(rd->ctx, EINVAL, "symbol %s: section index %zu out of range", name,
 					 shndx);
 
 		if (want_undef && shndx == SHN_UNDEF) {
 			/* Weak ones may stay unresolved: no dependency. */
-			if (*name && ELF64_ST_BIND(st_info) == STB_GLOBAL)
+			if (*name && GELF_ST_BIND(sym.st_info) == STB_GLOBAL)
 				r = push_found(rd->ctx, &rd->undef, &rd->n_undef, name, shndx, 0);
 		} else if (has_prefix(name, "__ksymtab_") && shndx < rd->nsecs && shndx != SHN_UNDEF &&
 			   is_ksymtab(rd, shndx)) {
-			r = push_found(rd->ctx, &rd->ksymtab, &rd->n_ksymtab, name + 10, shndx, st_value);
+			r = push_found(rd->ctx, &rd->ksymtab, &rd->n_ksymtab, name + 10, shndx, sym.st_value);
 		} else if (has_prefix(name, "__crc_")) {
-			r = push_found(rd->ctx, &rd->crc, &rd->n_crc, name + 6, shndx, st_value);
+			r = push_found(rd->ctx, &rd->crc, &rd->n_crc, name + 6, shndx, sym.st_value);
 		} else if (has_prefix(name, "__kstrtabns_")) {
-			r = push_found(rd->ctx, &rd->kstrtabns, &rd->n_kstrtabns, name + 12, shndx, st_value);
+			r = push_found(rd->ctx, &rd->kstrtabns, &rd->n_kstrtabns, name + 12, shndx,
+				       sym.st_value);
 		}
 		if (r < 0)
 			return r;
@@ -812,64 +771,53 @@ static int read_release(struct kabi_module *mod)
 	return 0;
 }
 
-/* The ELF header: the module's class, byte order and machine, and where its
- * section headers are; then those headers into the buffer (a sparse one
- * gets them in one read, with the section names that usually lie just
- * before them). */
-static int read_header(struct reader *rd, uint64_t *shoff_out, size_t *shstrndx)
+static uint64_t read_uint(const unsigned char *p, size_t width, int data)
 {
-	struct kabi_buf *buf = &rd->mod->buf;
-	const unsigned char *e = buf->data;
-	uint64_t shoff, shnum, shentsize, before;
-	unsigned type;
+	uint64_t v = 0;
 
-	if (buf->size < EI_NIDENT || memcmp(e, ELFMAG, SELFMAG) != 0 ||
-	    (e[EI_CLASS] != ELFCLASS32 && e[EI_CLASS] != ELFCLASS64) ||
-	    (e[EI_DATA] != ELFDATA2LSB && e[EI_DATA] != ELFDATA2MSB) || e[EI_VERSION] != EV_CURRENT)
-		return kabi_fail(rd->ctx, EINVAL, "not an ELF file");
-	rd->is64 = e[EI_CLASS] == ELFCLASS64;
-	rd->data = e[EI_DATA];
-	if (buf->size < (rd->is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
-		return kabi_fail(rd->ctx, EINVAL, "bad ELF header: the file is shorter than it (%zu bytes)",
-				 buf->size);
-	rd->mod->elf_class = e[EI_CLASS];
-	rd->mod->elf_data = e[EI_DATA];
-	rd->mod->machine = (unsigned)FIELD(rd->is64, rd->data, e, Ehdr, e_machine);
-	type = (unsigned)FIELD(rd->is64, rd->data, e, Ehdr, e_type);
-	if (type != ET_REL)
-		return kabi_fail(rd->ctx, EINVAL, "not a kernel module (ELF type %u, not ET_REL)", type);
-	shoff = FIELD(rd->is64, rd->data, e, Ehdr, e_shoff);
-	shentsize = FIELD(rd->is64, rd->data, e, Ehdr, e_shentsize);
-	shnum = FIELD(rd->is64, rd->data, e, Ehdr, e_shnum);
-	*shstrndx = (size_t)FIELD(rd->is64, rd->data, e, Ehdr, e_shstrndx);
-	if (shoff == 0)
-		return kabi_fail(rd->ctx, EINVAL, "no sections");
-	if (shentsize != (rd->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr)))
-		return kabi_fail(rd->ctx, EINVAL, "bad section header table: entries of %u bytes",
-				 (unsigned)shentsize);
-	if (!in_file(rd, shoff, (shnum ? shnum : 1) * shentsize))
-		return kabi_fail(rd->ctx, EINVAL, "bad section header table: beyond the end of the file");
+	for (size_t i = 0; i < width; i++)
+		v |= (uint64_t)p[data == ELFDATA2MSB ? width - 1 - i : i] << (8 * i);
+	return v;
+}
+
+/* A sparse buffer must hold the section header table before libelf sees
+ * it: find the table from the ELF header (libelf's own checks follow). */
+static int fetch_headers(struct kabi_ctx *ctx, struct kabi_buf *buf)
+{
+	const unsigned char *e = buf->data;
+	bool is64;
+	uint64_t shoff, shentsize, shnum, before;
+
+	if (!buf->have)
+		return 0;
+	if (buf->size < EI_NIDENT || memcmp(e, ELFMAG, SELFMAG) != 0)
+		return 0; /* libelf names what is wrong */
+	is64 = e[EI_CLASS] == ELFCLASS64;
+	if (buf->size < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
+		return 0;
+	shoff = read_uint(e + (is64 ? offsetof(Elf64_Ehdr, e_shoff) : offsetof(Elf32_Ehdr, e_shoff)),
+			  is64 ? 8 : 4, e[EI_DATA]);
+	shentsize =
+		read_uint(e + (is64 ? offsetof(Elf64_Ehdr, e_shentsize) : offsetof(Elf32_Ehdr, e_shentsize)),
+			  2, e[EI_DATA]);
+	shnum = read_uint(e + (is64 ? offsetof(Elf64_Ehdr, e_shnum) : offsetof(Elf32_Ehdr, e_shnum)), 2,
+			  e[EI_DATA]);
+	if (shoff == 0 || shentsize == 0)
+		return 0;
+	/* the table, and the section names that usually lie just before it */
 	before = shoff < NAMES_BEFORE ? shoff : NAMES_BEFORE;
-	if (kabi_buf_need(rd->ctx, buf, shoff - before, before + (shnum ? shnum : 1) * shentsize) < 0)
+	if (kabi_buf_need(ctx, buf, shoff - before, before + (shnum ? shnum : 1) * shentsize) < 0)
 		return -EIO;
-	/* more than SHN_LORESERVE sections: the count and the index of the
-	 * names are section 0's sh_size and sh_link */
-	if (shnum == 0)
-		shnum = FIELD(rd->is64, rd->data, e + shoff, Shdr, sh_size);
-	if (*shstrndx == SHN_XINDEX)
-		*shstrndx = (size_t)FIELD(rd->is64, rd->data, e + shoff, Shdr, sh_link);
-	if (shnum == 0)
-		return kabi_fail(rd->ctx, EINVAL, "no sections");
+	if (shnum == 0 && shoff < buf->size && buf->size - shoff >= shentsize) {
+		/* more than SHN_LORESERVE sections: the count is section 0's sh_size */
+		size_t at = is64 ? offsetof(Elf64_Shdr, sh_size) : offsetof(Elf32_Shdr, sh_size);
+
+		if (at + (is64 ? 8 : 4) <= shentsize)
+			shnum = read_uint(e + shoff + at, is64 ? 8 : 4, e[EI_DATA]);
+	}
 	if (shnum > KABI_MAX_SECTIONS)
-		return kabi_fail(rd->ctx, EFBIG, "%llu sections, more than the limit of %zu",
-				 (unsigned long long)shnum, KABI_MAX_SECTIONS);
-	if (!in_file(rd, shoff, shnum * shentsize))
-		return kabi_fail(rd->ctx, EINVAL, "bad section header table: beyond the end of the file");
-	if (kabi_buf_need(rd->ctx, buf, shoff, shnum * shentsize) < 0)
-		return -EIO;
-	rd->nsecs = (size_t)shnum;
-	*shoff_out = shoff;
-	return 0;
+		shnum = KABI_MAX_SECTIONS; /* refused later, with the count */
+	return kabi_buf_need(ctx, buf, shoff, shnum * shentsize) < 0 ? -EIO : 0;
 }
 
 /* What a module is opened for: all of it, or only what Provides ask. */
@@ -881,21 +829,32 @@ enum purpose {
 
 static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod, enum purpose purpose)
 {
+	struct section stack[STACK_SECTIONS];
 	struct reader rd = { .ctx = ctx,
 			     .mod = mod,
+			     .secs = stack,
 			     .no_imports = purpose != FOR_ALL,
 			     .no_modinfo = purpose == FOR_PROVIDES_BY_EXPORTS };
-	struct section stack[STACK_SECTIONS];
-	uint64_t shoff = 0;
-	size_t shstrndx = 0;
+	GElf_Ehdr ehdr;
 	int r = -EINVAL;
 
-	if (read_header(&rd, &shoff, &shstrndx) < 0)
-		return -EINVAL;
-	rd.secs = rd.nsecs <= STACK_SECTIONS ? stack : malloc(rd.nsecs * sizeof(*rd.secs));
-	if (!rd.secs)
-		return kabi_fail(ctx, ENOMEM, "out of memory");
-	if (read_sections(&rd, shoff, shstrndx) < 0 || prefetch_sections(&rd) < 0)
+	if (fetch_headers(ctx, &mod->buf) < 0)
+		return -EIO;
+	mod->elf = elf_memory((char *)mod->buf.data, mod->buf.size);
+	if (!mod->elf)
+		return kabi_fail(ctx, EINVAL, "cannot read as ELF: %s", elf_errmsg(-1));
+	if (elf_kind(mod->elf) != ELF_K_ELF)
+		return kabi_fail(ctx, EINVAL, "not an ELF file");
+	if (!gelf_getehdr(mod->elf, &ehdr))
+		return kabi_fail(ctx, EINVAL, "bad ELF header: %s", elf_errmsg(-1));
+	mod->elf_class = ehdr.e_ident[EI_CLASS];
+	mod->elf_data = ehdr.e_ident[EI_DATA];
+	mod->machine = ehdr.e_machine;
+	if (ehdr.e_type != ET_REL)
+		return kabi_fail(ctx, EINVAL, "not a kernel module (ELF type %u, not ET_REL)",
+				 (unsigned)ehdr.e_type);
+
+	if (read_sections(&rd) < 0 || prefetch_sections(&rd) < 0)
 		goto out;
 	if (!rd.known[SEC_MODINFO] && !rd.known[SEC_THIS_MODULE]) {
 		r = kabi_fail(ctx, EINVAL,
@@ -1017,6 +976,8 @@ int kabi_module_detach(struct kabi_module *mod)
 		mod->modinfo[i].key = keep(&at, mod->modinfo[i].key);
 		mod->modinfo[i].value = keep(&at, mod->modinfo[i].value);
 	}
+	elf_end(mod->elf);
+	mod->elf = NULL;
 	kabi_buf_release(&mod->buf);
 	return 0;
 }
@@ -1036,6 +997,7 @@ KABI_EXPORT void kabi_module_free(struct kabi_module *mod)
 {
 	if (!mod)
 		return;
+	elf_end(mod->elf);
 	kabi_buf_release(&mod->buf);
 	free(mod->exports);
 	free(mod->imports);
