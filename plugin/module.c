@@ -171,11 +171,12 @@ static int read_sections(struct reader *rd)
 				 KABI_MAX_SECTIONS);
 	if (shnum > STACK_SECTIONS && !(rd->secs = malloc(shnum * sizeof(*rd->secs))))
 		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
-	memset(rd->secs, 0, shnum * sizeof(*rd->secs));
+	rd->secs[0] = (struct section){ .name = NULL };
 	rd->nsecs = shnum;
 	for (size_t i = 1; i < shnum; i++) {
 		Elf_Scn *scn = elf_getscn(elf, i);
 
+		rd->secs[i] = (struct section){ .name = NULL };
 		if (!scn || !gelf_getshdr(scn, &rd->secs[i].shdr))
 			return kabi_fail(rd->ctx, EINVAL, "section %zu: %s", i, elf_errmsg(-1));
 	}
