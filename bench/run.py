@@ -4,6 +4,7 @@
 
     bench/run.py [--build DIR] [--arch ARCH] [--suite SUITE] [--runs N]
                  [--classic-sample N] [--rpm-modules N] [--no-rpm] [--no-callgrind]
+                 [--baseline DIR]
 
 Fetches a Debian linux-image + linux-headers pair with tests/real/fetch-kernel.sh
 (cached), then prints, side by side, medians of --runs runs of wall time and the least
@@ -20,6 +21,9 @@ of a shared machine changes less (the load average is printed with them):
               /lib/modules/R/extra, with kabi-deps in-process and with
               --define '__kabideps_path ^$' (switched off): the overhead
   callgrind   instructions of the kabi-deps runs (repeatable where time is not)
+  baseline    with --baseline DIR (another build, e.g. of the commit before):
+              its provides and requires run alternated with this build's,
+              --runs times each, and both printed, least CPU time first
 """
 import argparse, os, platform, resource, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -108,6 +112,7 @@ def main():
     ap.add_argument("--rpm-modules", type=int, default=1000)
     ap.add_argument("--no-rpm", action="store_true")
     ap.add_argument("--no-callgrind", action="store_true")
+    ap.add_argument("--baseline", help="another build directory to compare with, runs alternated")
     a = ap.parse_args()
 
     kabi = os.path.join(os.path.abspath(a.build), "plugin", "kabi-deps")
@@ -162,6 +167,22 @@ def main():
     print("\n  kabi-deps vs cat:     %.2fx the time of reading the bytes (CPU %.2fx)" % (ours / t_cat, c_ours / c_cat))
     print("  kabi-deps vs read(2): %.2fx (CPU %.2fx)" % (ours / t_read, c_ours / c_read))
     print("  classic vs kabi-deps: %.0fx faster" % (t_classic / ours))
+
+    if a.baseline:
+        base = os.path.join(os.path.abspath(a.baseline), "plugin", "kabi-deps")
+        if not os.access(base, os.X_OK):
+            sys.exit("bench: no %s" % base)
+        runs = {}
+        # alternated, so that a changing load falls on both alike
+        for _ in range(a.runs):
+            for name, k in (("baseline", base), ("this build", kabi)):
+                for kind, cmd in (("provides", [k] + prov[1:]), ("requires", [k] + req[1:])):
+                    runs.setdefault((name, kind), []).append(timed(cmd, listing))
+        for name in ("baseline", "this build"):
+            cpu = [min(r[2] for r in runs[(name, kind)]) for kind in ("provides", "requires")]
+            print("  %-12s provides %.3f s, requires %.3f s, both %.3f s CPU (%.2fx cat)"
+                  % (name, cpu[0], cpu[1], sum(cpu), sum(cpu) / c_cat))
+        print("  (least CPU time of %d alternated runs; load average %.1f after)" % (a.runs, load()))
 
     if not a.no_callgrind and shutil.which("valgrind"):
         irs = []

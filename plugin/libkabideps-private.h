@@ -114,7 +114,9 @@ struct kabi_buf {
 	int fd; /* sparse: where the other blocks come from, else -1 */
 };
 
-#define KABI_BLOCK ((size_t)512)
+/* The unit kabi_buf_need() reads in: rounding each read up to it is
+ * copying nothing parses (64: the ELF header). */
+#define KABI_BLOCK ((size_t)64)
 
 /* The directory of the last file opened (file.c), in the context. */
 struct kabi_dir_cache {
@@ -212,7 +214,8 @@ uint64_t kabi_symvers_serial(const struct kabi_symvers *sv) KABI_NONNULL(1);
  * undefined symbols, without CRCs. */
 bool kabi_module_has_modversions(const struct kabi_module *mod) KABI_NONNULL(1);
 /* kabi_module_open() for what Provides ask: its imports are not read
- * (kabi_module_imports() has none), nor checked. */
+ * (kabi_module_imports() has none), nor checked; nor .modinfo (no modinfo,
+ * no release) unless the context's options make Provides of it. */
 int kabi_module_open_for_provides(struct kabi_ctx *ctx, const char *path,
 				  struct kabi_module **mod) KABI_MUST_CHECK KABI_NONNULL(1, 2, 3);
 

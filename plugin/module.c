@@ -27,6 +27,7 @@ struct kabi_module {
 	size_t n_exports, n_imports;
 	struct kabi_modinfo *modinfo;
 	size_t n_modinfo;
+	size_t vermagic; /* index of the first vermagic= in modinfo, if < n_modinfo */
 	bool has_this_module;
 	uint64_t this_module_size; /* sh_size of .gnu.linkonce.this_module */
 	bool modversions; /* has __versions or the extended tables */
@@ -40,6 +41,7 @@ struct section {
 	const unsigned char *data; /* NULL when not loaded or SHT_NOBITS */
 	size_t size;
 	bool relocated; /* some SHT_REL(A) section applies to it */
+	bool ksymtab; /* a table of exports (__ksymtab, __ksymtab_gpl, ...) */
 };
 
 /* A symbol of interest, found while walking .symtab. */
@@ -69,6 +71,11 @@ static const char *const known_names[SEC_KNOWN] = {
 	[SEC_KFLAGSTAB] = "__kflagstab",
 };
 
+/* Sections of a module kept on the stack up to this many (modules of
+ * Debian's 6.1 tree have 29 to 93), more in an allocation. */
+#define STACK_SECTIONS 128
+#define EXPORT_DATA_MAX 8
+
 struct reader {
 	struct kabi_ctx *ctx;
 	struct kabi_module *mod;
@@ -84,7 +91,11 @@ struct reader {
 	size_t n_undef;
 	size_t *ksymtab_count; /* exports per section index, counted on first use */
 	bool has_ksymtab; /* some section is a table of exports */
+	/* __kcrctab* and __ksymtab_strings, which exports' CRCs and
+	 * namespaces are read from: the first few, read with the symbols */
+	size_t export_data[EXPORT_DATA_MAX], n_export_data;
 	bool no_imports; /* for Provides: the imports are not read */
+	bool no_modinfo; /* nor .modinfo, when the options ask nothing of it */
 };
 
 static uint32_t read_u32(const unsigned char *p, int data)
@@ -134,13 +145,16 @@ static struct section *find_section(struct reader *rd, const char *name)
 	return NULL;
 }
 
-/* Is section i a table of exports (__ksymtab, __ksymtab_gpl, ...)? */
+/* Is this the name of a table of exports (__ksymtab, __ksymtab_gpl, ...)? */
+static bool is_ksymtab_name(const char *name)
+{
+	return name[0] == '_' && strncmp(name, "__ksymtab", 9) == 0 &&
+	       (name[9] == '\0' || (name[9] == '_' && strcmp(name + 9, "_strings") != 0));
+}
+
 static bool is_ksymtab(const struct reader *rd, size_t i)
 {
-	const char *name = rd->secs[i].name;
-
-	return has_prefix(name, "__ksymtab") && strcmp(name, "__ksymtab_strings") != 0 &&
-	       (name[9] == '\0' || name[9] == '_');
+	return rd->secs[i].ksymtab;
 }
 
 static int read_sections(struct reader *rd)
@@ -155,13 +169,14 @@ static int read_sections(struct reader *rd)
 	if (shnum > KABI_MAX_SECTIONS)
 		return kabi_fail(rd->ctx, EFBIG, "%zu sections, more than the limit of %zu", shnum,
 				 KABI_MAX_SECTIONS);
-	rd->secs = calloc(shnum, sizeof(*rd->secs));
-	if (!rd->secs)
+	if (shnum > STACK_SECTIONS && !(rd->secs = malloc(shnum * sizeof(*rd->secs))))
 		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
+	rd->secs[0] = (struct section){ .name = NULL };
 	rd->nsecs = shnum;
 	for (size_t i = 1; i < shnum; i++) {
 		Elf_Scn *scn = elf_getscn(elf, i);
 
+		rd->secs[i] = (struct section){ .name = NULL };
 		if (!scn || !gelf_getshdr(scn, &rd->secs[i].shdr))
 			return kabi_fail(rd->ctx, EINVAL, "section %zu: %s", i, elf_errmsg(-1));
 	}
@@ -178,12 +193,20 @@ static int read_sections(struct reader *rd)
 		s->name = string_at(rd->secs[shstrndx].data, rd->secs[shstrndx].size, s->shdr.sh_name);
 		if (!s->name)
 			return kabi_fail(rd->ctx, EINVAL, "section %zu: bad name", i);
-		/* every known name starts with ".m", ".g" or "__" */
-		if (s->name[0] && s->name[1] && strchr("mg_", s->name[1]))
-			for (size_t k = 0; k < SEC_KNOWN; k++)
-				if (!rd->known[k] && strcmp(s->name, known_names[k]) == 0)
-					rd->known[k] = s;
-		rd->has_ksymtab |= is_ksymtab(rd, i);
+		/* every name looked for starts with ".m", ".g", "__k" or "__v" */
+		const char *n = s->name;
+
+		if (!(n[0] == '.' && (n[1] == 'm' || n[1] == 'g')) &&
+		    !(n[0] == '_' && n[1] == '_' && (n[2] == 'k' || n[2] == 'v')))
+			continue;
+		for (size_t k = 0; k < SEC_KNOWN; k++)
+			if (!rd->known[k] && strcmp(n, known_names[k]) == 0)
+				rd->known[k] = s;
+		s->ksymtab = is_ksymtab_name(n);
+		rd->has_ksymtab |= s->ksymtab;
+		if (rd->n_export_data < EXPORT_DATA_MAX &&
+		    (strncmp(n, "__kcrctab", 9) == 0 || strcmp(n, "__ksymtab_strings") == 0))
+			rd->export_data[rd->n_export_data++] = i;
 	}
 	for (size_t i = 1; i < shnum; i++) {
 		const GElf_Shdr *sh = &rd->secs[i].shdr;
@@ -240,7 +263,7 @@ static int cmp_span(const void *a, const void *b)
  * call each, rather than one call per section as they are asked for. */
 static int prefetch_sections(struct reader *rd)
 {
-	struct span spans[SEC_KNOWN + 2];
+	struct span spans[SEC_KNOWN + 2 + EXPORT_DATA_MAX];
 	size_t n = 0, symtab = 0;
 
 	if (!rd->mod->buf.have)
@@ -250,7 +273,7 @@ static int prefetch_sections(struct reader *rd)
 		bool import_table = k == SEC_VERSIONS || k == SEC_EXT_CRCS || k == SEC_EXT_NAMES;
 
 		if (sh && k != SEC_THIS_MODULE && !(import_table && rd->no_imports) &&
-		    sh->sh_type != SHT_NOBITS && sh->sh_size)
+		    !(k == SEC_MODINFO && rd->no_modinfo) && sh->sh_type != SHT_NOBITS && sh->sh_size)
 			spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
 	}
 	for (size_t i = 1; i < rd->nsecs && !symtab; i++)
@@ -265,6 +288,13 @@ static int prefetch_sections(struct reader *rd)
 			sh = &rd->secs[sh->sh_link].shdr;
 			spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
 		}
+	}
+	/* and what read_exports() reads besides */
+	for (size_t k = 0; symtab && rd->has_ksymtab && k < rd->n_export_data; k++) {
+		const GElf_Shdr *sh = &rd->secs[rd->export_data[k]].shdr;
+
+		if (sh->sh_type != SHT_NOBITS && sh->sh_size)
+			spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
 	}
 	qsort(spans, n, sizeof(*spans), cmp_span);
 	for (size_t i = 0; i < n;) {
@@ -710,6 +740,7 @@ static int read_modinfo(struct reader *rd)
 	mod->modinfo = calloc(count ? count : 1, sizeof(*mod->modinfo));
 	if (!mod->modinfo)
 		return kabi_fail(rd->ctx, ENOMEM, "out of memory");
+	mod->vermagic = SIZE_MAX;
 	for (char *q = p; q < end; q += strlen(q) + 1) {
 		char *eq;
 
@@ -718,6 +749,8 @@ static int read_modinfo(struct reader *rd)
 		eq = strchr(q, '=');
 		if (eq)
 			*eq = '\0';
+		if (mod->vermagic == SIZE_MAX && strcmp(q, "vermagic") == 0)
+			mod->vermagic = mod->n_modinfo;
 		mod->modinfo[mod->n_modinfo++] = (struct kabi_modinfo){ q, eq ? eq + 1 : "" };
 		if (eq)
 			q = eq + 1;
@@ -788,9 +821,21 @@ static int fetch_headers(struct kabi_ctx *ctx, struct kabi_buf *buf)
 	return kabi_buf_need(ctx, buf, shoff, shnum * shentsize) < 0 ? -EIO : 0;
 }
 
-static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod, bool no_imports)
+/* What a module is opened for: all of it, or only what Provides ask. */
+enum purpose {
+	FOR_ALL,
+	FOR_PROVIDES, /* no imports */
+	FOR_PROVIDES_BY_EXPORTS, /* no imports, no .modinfo */
+};
+
+static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod, enum purpose purpose)
 {
-	struct reader rd = { .ctx = ctx, .mod = mod, .no_imports = no_imports };
+	struct section stack[STACK_SECTIONS];
+	struct reader rd = { .ctx = ctx,
+			     .mod = mod,
+			     .secs = stack,
+			     .no_imports = purpose != FOR_ALL,
+			     .no_modinfo = purpose == FOR_PROVIDES_BY_EXPORTS };
 	GElf_Ehdr ehdr;
 	int r = -EINVAL;
 
@@ -822,11 +867,12 @@ static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod, bool no_im
 		mod->this_module_size = rd.known[SEC_THIS_MODULE]->shdr.sh_size;
 	}
 	if (scan_symbols(&rd) < 0 || read_exports(&rd) < 0 || read_imports(&rd) < 0 ||
-	    read_modinfo(&rd) < 0 || read_release(mod) < 0)
+	    (!rd.no_modinfo && (read_modinfo(&rd) < 0 || read_release(mod) < 0)))
 		goto out;
 	r = 0;
 out:
-	free(rd.secs);
+	if (rd.secs != stack)
+		free(rd.secs);
 	free(rd.ksymtab);
 	free(rd.crc);
 	free(rd.kstrtabns);
@@ -837,8 +883,8 @@ out:
 	return r;
 }
 
-static int open_module(struct kabi_ctx *ctx, const char *name, const void *data, size_t size, bool no_imports,
-		       struct kabi_module **out)
+static int open_module(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
+		       enum purpose purpose, struct kabi_module **out)
 {
 	struct kabi_module *mod = calloc(1, sizeof(*mod));
 	int r;
@@ -853,7 +899,7 @@ static int open_module(struct kabi_ctx *ctx, const char *name, const void *data,
 	if (r == 0 && mod->buf.size == 0)
 		r = kabi_fail(ctx, EINVAL, "empty file");
 	if (r == 0)
-		r = read_module(ctx, mod, no_imports);
+		r = read_module(ctx, mod, purpose);
 	kabi_buf_close_file(&mod->buf);
 	if (r < 0) {
 		kabi_module_free(mod);
@@ -869,17 +915,25 @@ KABI_EXPORT int kabi_module_open(struct kabi_ctx *ctx, const char *path, struct 
 
 	if (kabi_read_ahead_take(ctx, path, mod, &r))
 		return r;
-	return open_module(ctx, path, NULL, 0, false, mod);
+	return open_module(ctx, path, NULL, 0, FOR_ALL, mod);
 }
 
 int kabi_module_open_for_provides(struct kabi_ctx *ctx, const char *path, struct kabi_module **mod)
 {
+	const struct kabi_options *o = kabi_ctx_options(ctx);
 	int r;
 
 	/* one read ahead has its imports too: more than provides need */
 	if (kabi_read_ahead_take(ctx, path, mod, &r))
 		return r;
-	return open_module(ctx, path, NULL, 0, true, mod);
+	/* Provides need .modinfo for modalias() and for a flavor taken from
+	 * the release; else only the exports (kabi_provides()). */
+	return open_module(ctx, path, NULL, 0,
+			   o->modalias == KABI_MODALIAS_PROVIDES ||
+					   (o->flavor && strcmp(o->flavor, "auto") == 0) ?
+				   FOR_PROVIDES :
+				   FOR_PROVIDES_BY_EXPORTS,
+			   mod);
 }
 
 static size_t space(const char *s)
@@ -937,7 +991,7 @@ void kabi_module_adopt(struct kabi_module *mod, struct kabi_ctx *ctx)
 KABI_EXPORT int kabi_module_open_mem(struct kabi_ctx *ctx, const char *name, const void *data, size_t size,
 				     struct kabi_module **mod)
 {
-	return open_module(ctx, name ? name : "(memory)", data ? data : "", size, false, mod);
+	return open_module(ctx, name ? name : "(memory)", data ? data : "", size, FOR_ALL, mod);
 }
 
 KABI_EXPORT void kabi_module_free(struct kabi_module *mod)
@@ -980,6 +1034,9 @@ KABI_EXPORT const struct kabi_modinfo *kabi_module_modinfo(const struct kabi_mod
 
 KABI_EXPORT const char *kabi_module_modinfo_get(const struct kabi_module *mod, const char *key)
 {
+	/* asked for each module (its release), found while it was parsed */
+	if (strcmp(key, "vermagic") == 0)
+		return mod->vermagic < mod->n_modinfo ? mod->modinfo[mod->vermagic].value : NULL;
 	for (size_t i = 0; i < mod->n_modinfo; i++)
 		if (strcmp(mod->modinfo[i].key, key) == 0)
 			return mod->modinfo[i].value;

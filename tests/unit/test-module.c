@@ -269,9 +269,10 @@ START_TEST(large_files_read_sparsely)
 }
 END_TEST
 
-/* Provides without a package read no imports: a damaged __versions is an
- * error for Requires (and for the package that keeps the module), the
- * Provides are the module's exports all the same. */
+/* Provides without a package read no imports (nor .modinfo when no
+ * option asks for it): a damaged __versions is an error for Requires (and
+ * for the package that keeps the module), the Provides are the module's
+ * exports all the same. */
 START_TEST(provides_read_no_imports)
 {
 	struct fx_options o = combo(_i);
@@ -307,6 +308,22 @@ START_TEST(provides_read_no_imports)
 		ck_assert_uint_eq(req.n, 0);
 		free(damaged);
 	}
+	/* nor .modinfo, unless an option makes Provides of it */
+	kabi_strv_free(&part);
+	free(img);
+	img = fx_module(&o, &size);
+	ck_assert_int_eq(fx_find_section(img, size, ".modinfo", &off, &len), 0);
+	img[off + len - 1] = 'x';
+	damaged = fx_write("damaged-modinfo.ko", img, size);
+	ck_assert_msg(kabi_provides_file(ctx, NULL, damaged, &part) == 0, "%s", kabi_ctx_error(ctx));
+	ck_assert_uint_eq(part.n, whole.n);
+	ck_assert_int_lt(kabi_generate(ctx, NULL, "requires", damaged, &req), 0);
+	ck_assert_msg(strstr(kabi_ctx_error(ctx), ".modinfo"), "%s", kabi_ctx_error(ctx));
+	ck_assert_int_eq(kabi_ctx_set_option(ctx, "modalias", "provides"), 0);
+	ck_assert_int_lt(kabi_provides_file(ctx, NULL, damaged, &req), 0);
+	ck_assert_msg(strstr(kabi_ctx_error(ctx), ".modinfo"), "%s", kabi_ctx_error(ctx));
+	ck_assert_int_eq(kabi_ctx_set_option(ctx, "modalias", ""), 0);
+	free(damaged);
 	kabi_strv_free(&whole);
 	kabi_strv_free(&part);
 	kabi_module_free(mod);
