@@ -91,10 +91,10 @@ def main():
         prefix = os.path.abspath(a.rpm)
         rpmbuild, rpm = os.path.join(prefix, "bin", "rpmbuild"), os.path.join(prefix, "bin", "rpm")
         # Only when its binaries do not find their libraries themselves
-        # (RUNPATH, as build-rpm.sh links them): rpmbuild's children inherit
+        # (RUNPATH, as the test cache's builds have it): rpmbuild's children inherit
         # the variable, and each dynamically linked one (the CLI) would
         # then look for every library in PREFIX/lib first (some 40 failed
-        # opens a process), which no installed rpm makes them do.
+        # lookups a process), which no installed rpm makes them do.
         if subprocess.run([rpm, "--version"], env=env, capture_output=True).returncode != 0:
             env["LD_LIBRARY_PATH"] = os.path.join(prefix, "lib") + (":" + env["LD_LIBRARY_PATH"]
                                                                     if env.get("LD_LIBRARY_PATH") else "")
