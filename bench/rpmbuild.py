@@ -3,8 +3,8 @@
 """What kabi-deps adds to rpmbuild, per module (not part of the tests).
 
     bench/rpmbuild.py [--build DIR] [--rpm PREFIX] [--generator GEN]
-                      [--modules N] [--runs N] [--defines MACRO=VALUE...] [--replay] [--perf FILE]
-                      [--cli PROGRAM | --floor]
+                      [--modules N] [--runs N] [--defines MACRO=VALUE...] [--perf FILE]
+                      [--floor] [--replay] [--cli PROGRAM]
 
 Packages --modules (1,000) modules of a Debian kernel (tests/real/fetch-kernel.sh,
 cached) under /lib/modules/R/extra with a plain spec, with kabi-deps and with it
@@ -14,26 +14,32 @@ CPU time (user + system of rpmbuild and its children) of each, and the
 difference per module.
 
 --rpm PREFIX runs PREFIX/bin/rpmbuild (an rpm built from source, e.g. the
-test cache's rpm-4.14.3-*; LD_LIBRARY_PATH=PREFIX/lib) instead of this
-machine's.  --generator: the way rpmbuild runs kabi-deps, one of the attr
+test cache's rpm-4.14.3-*; LD_LIBRARY_PATH=PREFIX/lib only if it needs it)
+instead of this machine's.  --generator: the way rpmbuild runs kabi-deps, one of the attr
 variants of the build tree (singlefile: the CLI per file and kind, as
 rpm < 4.16 does; lua: in-process; multifile: per package, rpm >= 4.20;
 default: the configured one).  The CLI's Module.symvers index goes to a
 fresh cache directory (XDG_CACHE_HOME), made by the warm-up run.
---replay: a third kind of run, kabi-deps off and in its place a Lua
-generator that prints, from a table made beforehand by the CLI, the same
-dependencies for each file: what rpm itself spends on taking them (its Lua
-call and parsing of each line), which no generator can avoid; with kabi-deps
-minus replay is what kabi-deps adds beyond that.
---perf FILE: the warm-up runs under perf record -g (FILE.on, FILE.off), to
-see where the time goes: perf report -i FILE.on --no-children --sort dso,sym
-(--runs 0: only those).
---cli PROGRAM: the attrs run PROGRAM where they run the build tree's CLI
-(same arguments): a program that only exits gives the floor, what rpm's
-own fork and exec of a generator costs a module.  --floor: that, with
-bench/null-generator.c (reads its input, prints nothing) linked statically.
+
+Floors, each a further kind of run alternated with the two (and warmed up):
+--floor (singlefile): the attrs run, where they run the CLI, a static
+program that reads its input and prints nothing (bench/null-generator.c):
+what rpm's own expansion, fork and exec of the generators costs a module.
+--replay: the attrs run a generator that prints, from a table made
+beforehand by the CLI, the same dependencies for each file: what rpm itself
+spends on running a generator and taking its lines (parsing each, merging
+them into the package), which no generator can avoid; with kabi-deps minus
+replay is what kabi-deps adds beyond that.  With singlefile the table is
+made by the CLI per file, as rpm runs it, and printed by a static program
+(bench/replay-generator.c); otherwise it is a Lua table (made by the CLI
+--multifile) printed by a parametric Lua macro (rpm >= 4.16).
+--perf FILE: the warm-up runs under perf record -g (FILE.on, FILE.off,
+FILE.floor, FILE.replay), to see where the time goes: perf report -i
+FILE.on --no-children --sort comm,dso,sym (--runs 0: only those).
+--cli PROGRAM: the attrs of the runs with kabi-deps run PROGRAM where they
+run the build tree's CLI (same arguments).
 """
-import argparse, glob, os, platform, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, glob, os, platform, shlex, shutil, statistics, subprocess, sys, tempfile, time
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -60,12 +66,13 @@ def main():
     ap.add_argument("--modules", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--define", action="append", default=[], help="MACRO VALUE for both runs")
+    ap.add_argument("--floor", action="store_true",
+                    help="also run a static program that prints nothing in place of the CLI (singlefile)")
     ap.add_argument("--replay", action="store_true",
                     help="also run a generator that prints what kabi-deps gives, from a table: rpm's own share")
-    ap.add_argument("--perf", help="profile the first run of each under perf record -g, to PERF.on "
-                    "and PERF.off (the times of those runs are perf's too)")
-    ap.add_argument("--cli", help="run PROGRAM instead of the CLI (e.g. an empty program: the floor)")
-    ap.add_argument("--floor", action="store_true", help="--cli bench/null-generator.c, static")
+    ap.add_argument("--perf", help="profile the first run of each kind under perf record -g, to PERF.on, "
+                    "PERF.off, ... (the times of those runs are perf's too)")
+    ap.add_argument("--cli", help="the runs with kabi-deps run PROGRAM instead of the CLI")
     a = ap.parse_args()
 
     build = os.path.abspath(a.build)
@@ -73,13 +80,24 @@ def main():
     attrs = sorted(glob.glob(os.path.join(build, "fileattrs", "*.attr." + suffix)))
     if not attrs:
         sys.exit("bench: no %s attrs in %s/fileattrs (build first; not usable with this rpm?)" % (suffix, build))
+    # which way the attrs are: parametric (in-process), multifile or per file
+    text = "".join(open(p).read() for p in attrs)
+    singlefile = "%__kabideps_provides()" not in text and "_protocol multifile" not in text
+    if a.floor and "%__kabideps_provides()" in text:
+        sys.exit("bench: --floor needs attrs that run the CLI (--generator singlefile or multifile)")
     env = dict(os.environ)
     rpmbuild, rpm = "rpmbuild", "rpm"
     if a.rpm:
         prefix = os.path.abspath(a.rpm)
         rpmbuild, rpm = os.path.join(prefix, "bin", "rpmbuild"), os.path.join(prefix, "bin", "rpm")
-        env["LD_LIBRARY_PATH"] = os.path.join(prefix, "lib") + (":" + env["LD_LIBRARY_PATH"]
-                                                                if env.get("LD_LIBRARY_PATH") else "")
+        # Only when its binaries do not find their libraries themselves
+        # (RUNPATH, as the test cache's builds have it): rpmbuild's children inherit
+        # the variable, and each dynamically linked one (the CLI) would
+        # then look for every library in PREFIX/lib first (some 40 failed
+        # lookups a process), which no installed rpm makes them do.
+        if subprocess.run([rpm, "--version"], env=env, capture_output=True).returncode != 0:
+            env["LD_LIBRARY_PATH"] = os.path.join(prefix, "lib") + (":" + env["LD_LIBRARY_PATH"]
+                                                                    if env.get("LD_LIBRARY_PATH") else "")
     version = subprocess.run([rpm, "--version"], env=env, check=True, capture_output=True, text=True).stdout.strip()
 
     cache = sh(os.path.join(SRC, "tests/lib/cache-dir.sh")).strip()
@@ -91,21 +109,23 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="kabi-bench-rpm-")
     try:
-        if a.floor:
-            a.cli = os.path.join(tmp, "null-generator")
-            sh(os.environ.get("CC", "cc"), "-O2", "-static", "-o", a.cli,
-               os.path.join(SRC, "bench", "null-generator.c"))
-        bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, symvers, tmp)
+        bench(a, env, rpm, rpmbuild, version, attrs, suffix, singlefile, mods, release, kernel, symvers, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def static_program(source, out, *cflags):
+    sh(os.environ.get("CC", "cc"), "-O2", "-static", *cflags, "-o", out, os.path.join(SRC, "bench", source))
+    return out
+
+
 def attr_setup(rpm, env, attrs, suffix, tmp, build, cli=None):
     """rpm's own attrs and ours, as rpmbuild-uninstalled does, for any rpm:
-    the --macros path and the _fileattrsdir for rpmbuild.  cli: a program
-    the attrs run instead of the build tree's CLI (same arguments)."""
+    the --macros path and the _fileattrsdir for rpmbuild, in the new
+    directory tmp.  cli: a program the attrs run instead of the build
+    tree's CLI (same arguments)."""
     attrdir = os.path.join(tmp, "fileattrs")
-    os.mkdir(attrdir)
+    os.makedirs(attrdir)
     own = subprocess.run([rpm, "--eval", "%{_fileattrsdir}"], env=env, check=True, capture_output=True,
                          text=True).stdout.strip()
     ours = []
@@ -128,7 +148,7 @@ def attr_setup(rpm, env, attrs, suffix, tmp, build, cli=None):
     return macro_path, attrdir
 
 
-def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, symvers, tmp):
+def bench(a, env, rpm, rpmbuild, version, attrs, suffix, singlefile, mods, release, kernel, symvers, tmp):
     env["XDG_CACHE_HOME"] = os.path.join(tmp, "xdg")
     listing = os.path.join(tmp, "modules")
     with open(listing, "w") as f:
@@ -136,24 +156,38 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, 
     spec = os.path.join(tmp, "bench.spec")
     with open(spec, "w") as f:
         f.write(SPEC % dict(n=len(mods), rel=release, kernel=kernel, list=listing))
-    macro_path, attrdir = attr_setup(rpm, env, attrs, suffix, tmp, a.build, a.cli)
-
-    if a.replay:
+    # each kind of run: its macro path, attr directory and defines
+    setups = {}
+    setups["on"] = attr_setup(rpm, env, attrs, suffix, os.path.join(tmp, "on"), a.build, a.cli) + ([],)
+    setups["off"] = setups["on"][:2] + (["__kabideps_path ^$"],)
+    if a.floor:
+        null = static_program("null-generator.c", os.path.join(tmp, "null-generator"))
+        setups["floor"] = attr_setup(rpm, env, attrs, suffix, os.path.join(tmp, "floor"), a.build, null) + ([],)
+    if a.replay and singlefile:
+        table = os.path.join(tmp, "replay-table")
+        write_replay_table(a, env, rpm, setups["on"][0], mods, release, kernel, symvers, table)
+        prog = static_program("replay-generator.c", os.path.join(tmp, "replay-generator"),
+                              '-DREPLAY_DIR="%s"' % table)
+        setups["replay"] = attr_setup(rpm, env, attrs, suffix, os.path.join(tmp, "replay"), a.build, prog) + ([],)
+    elif a.replay:
+        macro_path, attrdir, _ = setups["on"]
         macro_path += ":" + write_replay(a, env, rpm, macro_path, attrdir, mods, release, kernel, symvers, tmp)
+        setups = {k: (macro_path, attrdir, d + ["__kabireplay_path ^$"]) for k, d in
+                  ((k, v[2]) for k, v in setups.items())}
+        setups["replay"] = (macro_path, attrdir, ["__kabideps_path ^$"])
     profiled = set()
 
-    def run(on):
+    def run(kind):
+        macro_path, attrdir, defines = setups[kind]
         top = os.path.join(tmp, "rpm")
         shutil.rmtree(top, ignore_errors=True)
-        cmd = [rpmbuild, "--macros", macro_path, "--define", "_fileattrsdir " + attrdir, "-bb", "--quiet", "--define", "_topdir " + top,
-            "--define", "_kabideps_symvers " + symvers]
-        for d in a.define + ([] if on is True else ["__kabideps_path ^$"]) + ([] if on == "replay" else
-                                                                                ["__kabireplay_path ^$"]):
+        cmd = [rpmbuild, "--macros", macro_path, "--define", "_fileattrsdir " + attrdir, "-bb", "--quiet",
+               "--define", "_topdir " + top, "--define", "_kabideps_symvers " + symvers]
+        for d in a.define + defines:
             cmd += ["--define", d]
-        if a.perf and on not in profiled:
-            profiled.add(on)
-            cmd = ["perf", "record", "-q", "-g", "-o", a.perf + "." + {True: "on", False: "off"}.get(on, on),
-                   "--"] + cmd
+        if a.perf and kind not in profiled:
+            profiled.add(kind)
+            cmd = ["perf", "record", "-q", "-g", "-o", a.perf + "." + kind, "--"] + cmd
         start = time.perf_counter()
         p = subprocess.Popen(cmd + [spec], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         err = p.stderr.read().decode(errors="replace")
@@ -162,41 +196,66 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, mods, release, kernel, 
         if os.waitstatus_to_exitcode(status) != 0:
             sys.exit("bench: rpmbuild failed:\n" + err[-3000:])
         built = glob.glob(os.path.join(top, "RPMS", "*", "*.rpm"))
-        ndeps = len(subprocess.run([rpm, "-qp", "--requires", "--provides"] + built, env=env,
-                                   capture_output=True, text=True).stdout.splitlines())
-        return wall, usage.ru_utime + usage.ru_stime, ndeps
+        deps = subprocess.run([rpm, "-qp", "--requires", "--provides"] + built, env=env,
+                              capture_output=True, text=True).stdout.splitlines()
+        return wall, usage.ru_utime + usage.ru_stime, sorted(deps)
 
+    kinds = [k for k in ("on", "off", "floor", "replay") if k in setups]
     print("machine:  " + machine())
     print("rpm:      %s (%s), kabi-deps attrs: %s%s" % (version, rpmbuild, suffix,
                                                        ", running " + os.path.basename(a.cli) if a.cli else ""))
-    print("package:  %d modules of %s under extra/; medians of %d alternated runs" % (len(mods), release, a.runs))
-    run(True), run(False)  # warm-up: page cache, the CLI's index
+    print("package:  %d modules of %s under extra/; medians of %d alternated runs of %s"
+          % (len(mods), release, a.runs, ", ".join(kinds)))
+    print("load:     %.1f %.1f %.1f (before)" % os.getloadavg())
+    for k in kinds:  # warm-up: page cache, the CLI's index
+        run(k)
     if a.runs == 0:
         return
-    if a.replay:
-        run("replay")
-    on, off, replay = [], [], []
+    res = {k: [] for k in kinds}
     for _ in range(a.runs):
-        on.append(run(True))
-        off.append(run(False))
-        if a.replay:
-            replay.append(run("replay"))
-    w_on, w_off = statistics.median(r[0] for r in on), statistics.median(r[0] for r in off)
-    c_on, c_off = min(r[1] for r in on), min(r[1] for r in off)
+        for k in kinds:
+            res[k].append(run(k))
+    print("load:     %.1f %.1f %.1f (after)" % os.getloadavg())
     n = len(mods)
-    print("  wall time  %8.2f s with kabi-deps, %8.2f s without: %+.2f ms a module"
-          % (w_on, w_off, 1000 * (w_on - w_off) / n))
-    print("  CPU time   %8.2f s with kabi-deps, %8.2f s without: %+.2f ms a module (least of each)"
-          % (c_on, c_off, 1000 * (c_on - c_off) / n))
-    if replay:
-        w_re, c_re = statistics.median(r[0] for r in replay), min(r[1] for r in replay)
-        print("  replay     %8.2f s wall, %5.2f s CPU: rpm's share %+.2f ms a module (wall), %+.2f (CPU);"
-              % (w_re, c_re, 1000 * (w_re - w_off) / n, 1000 * (c_re - c_off) / n))
-        print("             kabi-deps beyond it %+.2f ms a module (wall), %+.2f (CPU)"
-              % (1000 * (w_on - w_re) / n, 1000 * (c_on - c_re) / n))
-        print("  dependencies of the package: %d with, %d without, %d replayed" % (on[0][2], off[0][2], replay[0][2]))
-    else:
-        print("  dependencies of the package: %d with, %d without" % (on[0][2], off[0][2]))
+    wall = {k: statistics.median(r[0] for r in v) for k, v in res.items()}
+    cpu = {k: min(r[1] for r in v) for k, v in res.items()}
+    label = {"on": "with kabi-deps", "floor": "floor (null)", "replay": "replay"}
+    print("  %-16s %8.2f s wall %8.2f s CPU (least)" % ("without", wall["off"], cpu["off"]))
+    for k in kinds:
+        if k != "off":
+            print("  %-16s %8.2f s wall %8.2f s CPU: %+.2f ms a module wall, %+.2f ms CPU" %
+                  (label[k], wall[k], cpu[k], 1000 * (wall[k] - wall["off"]) / n, 1000 * (cpu[k] - cpu["off"]) / n))
+    for k in ("floor", "replay"):
+        if k in res:
+            print("  kabi-deps beyond %-6s %+.2f ms a module wall, %+.2f ms CPU"
+                  % (k, 1000 * (wall["on"] - wall[k]) / n, 1000 * (cpu["on"] - cpu[k]) / n))
+    print("  dependencies of the package: " + ", ".join("%d %s" % (len(res[k][0][2]), k) for k in kinds))
+    if "replay" in res and res["replay"][0][2] != res["on"][0][2]:
+        print("  (the replay's dependencies differ from kabi-deps': it is no floor)")
+
+
+def write_replay_table(a, env, rpm, macro_path, mods, release, kernel, symvers, table):
+    """The singlefile replay's table: what the CLI prints for each file and
+    kind, run as rpm runs it (its macro's command line, the path on stdin,
+    RPM_BUILD_ROOT), in TABLE/KIND/PATH."""
+    root = os.path.join(table, "root")
+    extra = os.path.join(root, "lib", "modules", release, "extra")
+    os.makedirs(os.path.dirname(extra))
+    os.symlink(kernel, extra)
+    defines = sum((["--define", d] for d in a.define + ["_kabideps_symvers " + symvers]), [])
+    for kind in ("provides", "requires", "supplements", "recommends"):
+        line = subprocess.run([rpm, "--macros", macro_path] + defines + ["--eval", "%%{?__kabideps_%s}" % kind],
+                              env=env, check=True, capture_output=True, text=True).stdout.strip()
+        if not line:
+            continue  # rpm starts no process for it
+        for m in mods:
+            path = "/lib/modules/%s/extra/%s" % (release, m)
+            out = subprocess.run(shlex.split(line), input=root + path + "\n", env=dict(env, RPM_BUILD_ROOT=root),
+                                 capture_output=True, text=True).stdout
+            dest = os.path.join(table, kind + path)
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            with open(dest, "w") as f:
+                f.write(out)
 
 
 def write_replay(a, env, rpm, macro_path, attrdir, mods, release, kernel, symvers, tmp):
