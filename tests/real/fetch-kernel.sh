@@ -43,6 +43,12 @@ if [ -n "$suite" ]; then key=$suite-$arch; else key=$arch; fi
 out=$destdir/$key
 stamp=$out/.fetched
 
+# One fetch of a key at a time: a second caller waits, then finds the stamp
+# (two cold runs would each replace the tree while the other's tests read it).
+command -v flock >/dev/null 2>&1 || die "flock not found"
+exec 9>"$out.lock"
+flock 9
+
 if [ -s "$stamp" ]; then
 	moddir=$(sed -n 1p "$stamp")
 	symvers=$(sed -n 2p "$stamp")
