@@ -188,19 +188,21 @@ static void push_deps(lua_State *L, struct kabi_strv *deps)
 static int l_generate(lua_State *L)
 {
 	const char *kind = luaL_checkstring(L, 1);
-	char *path = rpmExpand("%1", NULL);
-	char *key = rpmExpand("%{?buildroot}\n%{?name}", NULL);
+	/* one expansion, not two: each costs more than the rest of a call
+	 * (neither a buildroot nor a package name holds a newline) */
+	char *key = rpmExpand("%{?buildroot}\n%{?name}\n%1", NULL);
+	char *path = key ? strchr(key, '\n') : NULL;
 	struct kabi_strv deps = { 0 };
 
-	if (!path || !key) {
-		free(path);
+	if (path)
+		path = strchr(path + 1, '\n');
+	if (!path) {
 		free(key);
 		return luaL_error(L, "kabi-deps: out of memory");
 	}
 	/* (a Lua error does not return: nothing may be left to free) */
-	lua_pushstring(L, path);
-	free(path);
-	path = NULL;
+	lua_pushstring(L, path + 1);
+	*path = '\0'; /* the key: buildroot and name */
 	select_package(L, key);
 	state.problems = state.option_problems;
 	/* requires and the rest reuse what provides read (rpm calls it first) */

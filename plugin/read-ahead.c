@@ -279,6 +279,10 @@ static int walk(struct tree_walk *w, const char *dir)
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
+		/* only compressed modules are read ahead: the others cost no
+		 * lstat nor regexec (which took 0.1 ms a plain module in rpmbuild) */
+		if (de->d_type != DT_UNKNOWN && de->d_type != DT_DIR && !compressed(de->d_name))
+			continue;
 		path = malloc(strlen(dir) + strlen(de->d_name) + 2);
 		if (!path) {
 			r = -ENOMEM;
@@ -296,7 +300,8 @@ static int walk(struct tree_walk *w, const char *dir)
 			continue;
 		}
 		/* rpm matches the path without the buildroot */
-		if (!S_ISREG(st.st_mode) || regexec(&w->pattern, path + w->root_len, 0, NULL, 0) != 0) {
+		if (!S_ISREG(st.st_mode) || !compressed(path) ||
+		    regexec(&w->pattern, path + w->root_len, 0, NULL, 0) != 0) {
 			free(path);
 			continue;
 		}

@@ -14,7 +14,7 @@ test -f "$attr"; check $? "attr in rpm's %_fileattrsdir"
 test -f "$macros"; check $? "macros in rpm's %_rpmmacrodir"
 # the glue must be installed when rpm runs kabi-deps in its Lua
 glue=$dest$(rpm --eval '%{_rpmluadir}')/kabideps.lua
-if grep -q '_kabideps_glue' "$attr"; then
+if grep -q 'dofile' "$attr"; then
 	test -f "$glue"; check $? "Lua glue in rpm's %_rpmluadir"
 fi
 # the templates' placeholders are all filled in
