@@ -16,6 +16,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@
 /* Modules read ahead of the last one taken, at most: enough that the
  * workers do not wait on a caller that needs little time a module. */
 #define AHEAD 32
+/* Modules read before the workers, out of work, trim the heap. */
+#define TRIM_AFTER 64
 
 enum entry_state {
 	QUEUED, /* no worker took it yet */
@@ -52,6 +55,7 @@ struct kabi_read_ahead {
 	size_t n;
 	size_t from; /* after the entry last taken: where workers look for a QUEUED one */
 	size_t queued; /* entries still QUEUED */
+	size_t read_since_trim; /* modules read since the last malloc_trim() */
 	struct kabi_hash by_path;
 	size_t max_size;
 	char *tree; /* kabi_ctx_read_ahead_tree(): the root and pattern listed */
@@ -90,6 +94,17 @@ static void *work(void *arg)
 		if (ra->stop || !ra->queued)
 			break;
 		if (i == end) {
+			/* the caller went on to other work (in rpmbuild: another
+			 * kind or package, and a fork for each file): give back
+			 * the memory the modules read left free, or each fork
+			 * copies its page tables */
+			if (ra->read_since_trim >= TRIM_AFTER) {
+				ra->read_since_trim = 0;
+				pthread_mutex_unlock(&ra->lock);
+				malloc_trim(0);
+				pthread_mutex_lock(&ra->lock);
+				continue;
+			}
 			pthread_cond_wait(&ra->moved, &ra->lock);
 			continue;
 		}
@@ -112,6 +127,7 @@ static void *work(void *arg)
 		e->have_stat = have_stat;
 		e->st = st;
 		e->state = DONE;
+		ra->read_since_trim++;
 		pthread_cond_broadcast(&ra->done);
 	}
 	pthread_mutex_unlock(&ra->lock);
