@@ -35,7 +35,7 @@ static int decompress(struct kabi_ctx *ctx, const void *in, size_t size, struct 
 	case KABI_COMP_GZIP:
 		return kabi_gunzip(ctx, in, size, max, &buf->data, &buf->size);
 	case KABI_COMP_XZ:
-		return kabi_unxz(ctx, in, size, max, &buf->data, &buf->size);
+		return kabi_unxz(ctx, in, size, max, &buf->data, &buf->size, &buf->map_size);
 	case KABI_COMP_ZSTD:
 		return kabi_unzstd(ctx, in, size, max, &buf->data, &buf->size);
 	case KABI_COMP_NONE:

@@ -167,12 +167,13 @@ struct kabi_lazylib {
 /* 0 when lib is loaded (now or before), else fails naming the library. */
 int kabi_lazylib_load(struct kabi_ctx *ctx, struct kabi_lazylib *lib) KABI_MUST_CHECK KABI_NONNULL(1, 2);
 
-/* Each backend decompresses in into a malloc'd buffer of at most max bytes.
+/* Each backend decompresses in into a malloc'd buffer of at most max bytes
+ * (xz: or an anonymous mapping, its length in *out_map_size, else 0).
  * Each loads its library when first called (kabi_lazylib_load()). */
 int kabi_gunzip(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
 		size_t *out_size) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5, 6);
 int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
-	      size_t *out_size) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5, 6);
+	      size_t *out_size, size_t *out_map_size) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5, 6, 7);
 int kabi_unzstd(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
 		size_t *out_size) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5, 6);
 /* Shared by the backends: grow *out for a stream whose size is unknown. */

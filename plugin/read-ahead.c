@@ -8,9 +8,15 @@
  * once by kabi_module_open(): never "the files of a package" (a buildroot
  * holds all subpackages' files).  A file whose state changed since it was
  * read is read again; a failure is the file's own, with its own message.
+ *
+ * The workers read the files after the one last taken, at most AHEAD of
+ * them: the caller asks in the order given, so what it skips is another
+ * package's, asked for later (and then read ahead from there); so what
+ * waits is a few modules, not a whole tree's results.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -21,6 +27,11 @@
 #include "libkabideps-private.h"
 
 #define MAX_THREADS 8
+/* Modules read ahead of the last one taken, at most: enough that the
+ * workers do not wait on a caller that needs little time a module. */
+#define AHEAD 32
+/* Modules read before the workers, out of work, trim the heap. */
+#define TRIM_AFTER 64
 
 enum entry_state {
 	QUEUED, /* no worker took it yet */
@@ -41,12 +52,16 @@ struct entry {
 
 struct kabi_read_ahead {
 	struct entry *entries;
-	size_t n, next; /* next: where workers look for a QUEUED entry */
+	size_t n;
+	size_t from; /* after the entry last taken: where workers look for a QUEUED one */
+	size_t queued; /* entries still QUEUED */
+	size_t read_since_trim; /* modules read since the last malloc_trim() */
 	struct kabi_hash by_path;
 	size_t max_size;
 	char *tree; /* kabi_ctx_read_ahead_tree(): the root and pattern listed */
 	pthread_mutex_t lock;
 	pthread_cond_t done;
+	pthread_cond_t moved; /* signalled when from moves, and on stop */
 	bool stop;
 	size_t n_threads;
 	pthread_t threads[MAX_THREADS];
@@ -71,14 +86,31 @@ static void *work(void *arg)
 		struct stat st = { 0 };
 		bool have_stat;
 		char *error = NULL;
+		size_t i = ra->from, end = ra->from + AHEAD < ra->n ? ra->from + AHEAD : ra->n;
 		int r;
 
-		while (ra->next < ra->n && ra->entries[ra->next].state != QUEUED)
-			ra->next++;
-		if (ra->stop || ra->next >= ra->n)
+		while (i < end && ra->entries[i].state != QUEUED)
+			i++;
+		if (ra->stop || !ra->queued)
 			break;
-		e = &ra->entries[ra->next++];
+		if (i == end) {
+			/* the caller went on to other work (in rpmbuild: another
+			 * kind or package, and a fork for each file): give back
+			 * the memory the modules read left free, or each fork
+			 * copies its page tables */
+			if (ra->read_since_trim >= TRIM_AFTER) {
+				ra->read_since_trim = 0;
+				pthread_mutex_unlock(&ra->lock);
+				malloc_trim(0);
+				pthread_mutex_lock(&ra->lock);
+				continue;
+			}
+			pthread_cond_wait(&ra->moved, &ra->lock);
+			continue;
+		}
+		e = &ra->entries[i];
 		e->state = RUNNING;
+		ra->queued--;
 		pthread_mutex_unlock(&ra->lock);
 		have_stat = stat(e->path, &st) == 0;
 		r = kabi_module_open(ctx, e->path, &mod);
@@ -95,6 +127,7 @@ static void *work(void *arg)
 		e->have_stat = have_stat;
 		e->st = st;
 		e->state = DONE;
+		ra->read_since_trim++;
 		pthread_cond_broadcast(&ra->done);
 	}
 	pthread_mutex_unlock(&ra->lock);
@@ -107,6 +140,7 @@ void kabi_read_ahead_free(struct kabi_read_ahead *ra)
 		return;
 	pthread_mutex_lock(&ra->lock);
 	ra->stop = true;
+	pthread_cond_broadcast(&ra->moved);
 	pthread_mutex_unlock(&ra->lock);
 	for (size_t t = 0; t < ra->n_threads; t++)
 		pthread_join(ra->threads[t], NULL);
@@ -119,6 +153,7 @@ void kabi_read_ahead_free(struct kabi_read_ahead *ra)
 	}
 	kabi_hash_fini(&ra->by_path);
 	pthread_cond_destroy(&ra->done);
+	pthread_cond_destroy(&ra->moved);
 	pthread_mutex_destroy(&ra->lock);
 	free(ra->entries);
 	free(ra->tree);
@@ -184,6 +219,7 @@ static int read_ahead(struct kabi_ctx *ctx, const char *const *paths, size_t n, 
 	ra->max_size = kabi_ctx_max_size(ctx);
 	pthread_mutex_init(&ra->lock, NULL);
 	pthread_cond_init(&ra->done, NULL);
+	pthread_cond_init(&ra->moved, NULL);
 	*slot = ra;
 	for (size_t i = 0; i < n; i++) {
 		struct entry *e = &ra->entries[ra->n];
@@ -198,6 +234,7 @@ static int read_ahead(struct kabi_ctx *ctx, const char *const *paths, size_t n, 
 		}
 		ra->n++;
 	}
+	ra->queued = ra->n;
 	return ra->n > 1 ? start_threads(ctx, ra) : 0;
 }
 
@@ -223,9 +260,16 @@ bool kabi_read_ahead_take(struct kabi_ctx *ctx, const char *path, struct kabi_mo
 		return false;
 	pthread_mutex_lock(&ra->lock);
 	e = kabi_hash_get(&ra->by_path, path);
+	if (e) {
+		/* the workers go on after it */
+		ra->from = (size_t)(e - ra->entries) + 1;
+		pthread_cond_broadcast(&ra->moved);
+	}
 	if (!e || e->state == TAKEN || e->state == QUEUED) {
-		if (e)
+		if (e && e->state == QUEUED) {
 			e->state = TAKEN; /* not read yet: the caller does it now */
+			ra->queued--;
+		}
 		pthread_mutex_unlock(&ra->lock);
 		return false;
 	}

@@ -542,6 +542,39 @@ START_TEST(bad_compressed_data)
 }
 END_TEST
 
+/* xz streams one after another, with padding between and after: the
+ * decompressed size taken from their indexes is their sum (the buffer is
+ * sized from it), and a stream whose index is damaged is an error. */
+START_TEST(xz_streams_concatenated)
+{
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	struct fx_options o = combo(_i);
+	size_t size, cut, n1, n2;
+	unsigned char *img = fx_module(&o, &size), *all, *a, *b;
+	struct kabi_module *mod;
+
+	cut = size / 3 + (size_t)_i;
+	a = fx_compress("xz", img, cut, &n1);
+	b = fx_compress("xz", img + cut, size - cut, &n2);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	all = calloc(1, n1 + 8 + n2 + 4);
+	memcpy(all, a, n1);
+	memcpy(all + n1 + 8, b, n2);
+	mod = open_mem(ctx, all, n1 + 8 + n2 + 4);
+	check_module(mod, &o);
+	kabi_module_free(mod);
+	/* the second stream's index (before its 12-byte footer) says another size */
+	all[n1 + 8 + n2 - 12 - 5] ^= 0x01;
+	expect_error(ctx, all, n1 + 8 + n2 + 4, "damaged index");
+	free(all);
+	free(a);
+	free(b);
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
 /* A bomb: 64 MiB of zeros, xz-compressed to a few KiB, above a 1 MiB cap. */
 START_TEST(decompression_bomb)
 {
@@ -604,6 +637,7 @@ static Suite *module_suite(void)
 	tcase_add_test(t, wrong_table_sizes);
 	tcase_add_test(t, bad_compressed_data);
 	tcase_add_test(t, decompression_bomb);
+	tcase_add_loop_test(t, xz_streams_concatenated, 0, N_COMBOS);
 	tcase_add_test(t, not_a_kernel_module);
 	suite_add_tcase(s, t);
 	return s;
