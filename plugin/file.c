@@ -314,6 +314,13 @@ void kabi_buf_release(struct kabi_buf *buf)
 	*buf = (struct kabi_buf){ .fd = -1 };
 }
 
+bool kabi_buf_has_nul_room(const struct kabi_buf *buf)
+{
+	/* heap buffers are allocated one byte longer than their size; a
+	 * decompressed mapping (kabi_unxz) is longer than what it holds */
+	return !buf->map_size || buf->size < buf->map_size;
+}
+
 int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, size_t max)
 {
 	size_t want = *cap ? *cap * 2 : (size_t)1 << 20;

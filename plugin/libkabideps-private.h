@@ -153,6 +153,10 @@ void kabi_buf_close_file(struct kabi_buf *buf) KABI_NONNULL(1);
 int kabi_buf_from_mem(struct kabi_ctx *ctx, const void *data, size_t size,
 		      struct kabi_buf *buf) KABI_MUST_CHECK KABI_NONNULL(1, 2, 4);
 void kabi_buf_release(struct kabi_buf *buf) KABI_NONNULL(1);
+/* Is there a writable byte past the end of buf, for a text parser's final
+ * NUL?  Heap buffers and decompressed mappings have one; a mapping of a
+ * file may not. */
+bool kabi_buf_has_nul_room(const struct kabi_buf *buf) KABI_NONNULL(1);
 
 /* A library loaded on first use (lazylib.c): its functions, by name, go
  * where targets point (each the address of a function pointer). */

@@ -69,9 +69,10 @@ int kabi_stablelist_open(struct kabi_ctx *ctx, const char *path, struct kabi_sta
 	*out = NULL;
 	if (!l)
 		return kabi_fail(ctx, ENOMEM, "out of memory");
-	/* a heap copy: the text is split in place and needs a final NUL */
+	/* the text is split in place and needs a final NUL: a copy where
+	 * there is no room for one */
 	r = kabi_buf_load(ctx, path, &l->text);
-	if (r == 0 && l->text.map_size) {
+	if (r == 0 && !kabi_buf_has_nul_room(&l->text)) {
 		struct kabi_buf mapped = l->text;
 
 		r = kabi_buf_from_mem(ctx, mapped.data, mapped.size, &l->text);

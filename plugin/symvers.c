@@ -226,9 +226,10 @@ static int open_symvers(struct kabi_ctx *ctx, const char *name, const void *data
 		return kabi_fail(ctx, ENOMEM, "out of memory");
 	}
 	r = data ? kabi_buf_from_mem(ctx, data, size, &sv->buf) : kabi_buf_load(ctx, name, &sv->buf);
-	/* The parser needs one writable byte past the end for a final NUL:
-	 * heap buffers have it, a mapping of a file may not. */
-	if (r == 0 && sv->buf.map_size && sv->buf.size && sv->buf.data[sv->buf.size - 1] != '\n') {
+	/* The parser needs one writable byte past the end for a final NUL
+	 * (a last line without its newline). */
+	if (r == 0 && !kabi_buf_has_nul_room(&sv->buf) && sv->buf.size &&
+	    sv->buf.data[sv->buf.size - 1] != '\n') {
 		struct kabi_buf copy;
 
 		r = kabi_buf_from_mem(ctx, sv->buf.data, sv->buf.size, &copy);

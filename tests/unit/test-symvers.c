@@ -83,6 +83,50 @@ START_TEST(compressed_as_distributions_ship_it)
 }
 END_TEST
 
+/* A kernel's Module.symvers is larger than what kabi_unxz() maps rather than
+ * allocates (128 KiB), and a last line without its newline makes the
+ * parser write a NUL past the end: into the room every kind of buffer has,
+ * or into a copy where there is none (a mapping of the plain file). */
+START_TEST(large_without_final_newline)
+{
+	static const char *const hows[] = { "plain", "gz", "xz", "zst" };
+	enum {
+		LINES = 6000
+	};
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t len = 0, cap = LINES * 64;
+	char *text = malloc(cap);
+
+	ck_assert_ptr_nonnull(text);
+	for (size_t i = 0; i < LINES; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"0x%08zx\tfx_sym_%05zu\tvmlinux\tEXPORT_SYMBOL\t\n", i + 1, i);
+	len--; /* no newline after the last line */
+	ck_assert_uint_gt(len, (size_t)128 << 10);
+	for (size_t h = 0; h < 4; h++) {
+		size_t size = len, n;
+		unsigned char *c = h ? fx_compress(hows[h], (const unsigned char *)text, len, &size) : NULL;
+		char name[32], *path;
+		struct kabi_symvers *sv = NULL;
+		const struct kabi_symvers_entry *e;
+
+		snprintf(name, sizeof(name), "symvers-large.%s", hows[h]);
+		path = fx_write(name, c ? (const void *)c : text, size);
+		ck_assert_msg(kabi_symvers_open(ctx, path, &sv) == 0, "%s: %s", name, kabi_ctx_error(ctx));
+		kabi_symvers_entries(sv, &n);
+		ck_assert_uint_eq(n, LINES);
+		e = kabi_symvers_find(sv, "fx_sym_05999");
+		ck_assert_msg(e && e->crc == LINES && strcmp(e->type, "EXPORT_SYMBOL") == 0, "%s", name);
+		kabi_symvers_free(sv);
+		free(path);
+		free(c);
+	}
+	fx_cleanup();
+	free(text);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
 static const struct {
 	const char *text, *message;
 } bad[] = {
@@ -137,6 +181,7 @@ int main(void)
 
 	tcase_add_loop_test(t, every_era, 0, 4);
 	tcase_add_test(t, compressed_as_distributions_ship_it);
+	tcase_add_test(t, large_without_final_newline);
 	tcase_add_loop_test(t, bad_lines_are_named, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(t, name_too_long);
 	suite_add_tcase(s, t);
