@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compressed.h"
 #include "libkabideps-private.h"
 
 #define MAX_THREADS 8
@@ -162,9 +163,13 @@ void kabi_read_ahead_free(struct kabi_read_ahead *ra)
 
 static bool compressed(const char *path)
 {
+	static const char *const suffixes[] = { KABI_COMPRESSED_SUFFIXES };
 	const char *dot = strrchr(path, '.');
 
-	return dot && (strcmp(dot, ".xz") == 0 || strcmp(dot, ".zst") == 0 || strcmp(dot, ".gz") == 0);
+	for (size_t i = 0; dot && i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (strcmp(dot, suffixes[i]) == 0)
+			return true;
+	return false;
 }
 
 /* A thread per core (KABI_DEPS_THREADS overrides), up to MAX_THREADS. */
