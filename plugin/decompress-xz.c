@@ -3,8 +3,6 @@
 #include <errno.h>
 #include <lzma.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
 
 #include "libkabideps-private.h"
 
@@ -93,37 +91,11 @@ static uint64_t indexed_size(const unsigned char *in, size_t size)
 	return total;
 }
 
-/* Outputs of at least this size are an anonymous mapping of their own, not
- * the heap's: freed, it goes back to the system at once.  From the heap,
- * a module's buffer leaves its pages to the allocator (a freed block of
- * the largest module raises glibc's thresholds for giving memory back to
- * tens of MB), and rpmbuild forks a process per file and generator: each
- * fork copies the page tables of all that memory. */
-#define OWN_MAPPING ((size_t)128 << 10)
-
-/* A buffer of cap bytes and one more, mapped or from the heap. */
-static unsigned char *output_buffer(size_t cap, size_t *map_size)
-{
-	void *p;
-
-	*map_size = 0;
-	if (cap < OWN_MAPPING)
-		return malloc(cap + 1);
-	/* (populated: the decoder writes every page) */
-	p = mmap(NULL, cap + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (p == MAP_FAILED)
-		return malloc(cap + 1);
-	*map_size = cap + 1;
-	return p;
-}
-
-int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
-	      size_t *out_size, size_t *out_map_size)
+int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, struct kabi_buf *out)
 {
 	lzma_stream xs = LZMA_STREAM_INIT;
-	unsigned char *buf = NULL;
-	size_t cap = 0, map_size = 0;
-	uint64_t hint; /* (over the limit: the decoder stops at it, with the message) */
+	size_t cap = 0;
+	uint64_t hint;
 	lzma_ret ret;
 	int r = kabi_lazylib_load(ctx, &liblzma);
 
@@ -135,48 +107,19 @@ int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, 
 		return kabi_fail(ctx, ENOMEM, "xz: %s", xz_strerror(ret));
 	xs.next_in = in;
 	xs.avail_in = in_size;
-	/* room for one byte more than the index says: the decoder then sees
-	 * the end with space left, and a text parser has room for its NUL */
 	hint = indexed_size(in, in_size);
-	if (hint && hint < max) {
-		cap = (size_t)hint + 1;
-		if (!(buf = output_buffer(cap, &map_size))) {
-			xz.end(&xs);
-			return kabi_fail(ctx, ENOMEM, "out of memory while decompressing");
-		}
-	}
 	do {
-		if (xs.total_out == cap && map_size) {
-			/* more than the index said: on the heap, to grow */
-			unsigned char *p = malloc(cap + 1);
-
-			if (!p) {
-				r = kabi_fail(ctx, ENOMEM, "out of memory while decompressing");
-				break;
-			}
-			memcpy(p, buf, cap);
-			munmap(buf, map_size);
-			buf = p;
-			map_size = 0;
-		}
-		if (xs.total_out == cap && (r = kabi_grow_output(ctx, &buf, &cap, max)) < 0)
+		if (xs.total_out == cap && (r = kabi_output_grow(ctx, out, &cap, hint, in_size, max)) < 0)
 			break;
-		xs.next_out = buf + xs.total_out;
+		xs.next_out = out->data + xs.total_out;
 		xs.avail_out = cap - xs.total_out;
 		ret = xz.code(&xs, LZMA_FINISH);
+		out->size = xs.total_out;
 	} while (ret == LZMA_OK);
 	if (r == 0 && ret != LZMA_STREAM_END)
 		r = kabi_fail(ctx, EINVAL, "xz: %s", xz_strerror(ret));
-	*out_size = xs.total_out;
 	xz.end(&xs);
-	if (r < 0) {
-		if (map_size)
-			munmap(buf, map_size);
-		else
-			free(buf);
-		return r;
-	}
-	*out = buf;
-	*out_map_size = map_size;
-	return 0;
+	if (r < 0)
+		kabi_buf_release(out);
+	return r;
 }

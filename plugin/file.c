@@ -33,11 +33,11 @@ static int decompress(struct kabi_ctx *ctx, const void *in, size_t size, struct 
 
 	switch (kabi_detect_compression(in, size)) {
 	case KABI_COMP_GZIP:
-		return kabi_gunzip(ctx, in, size, max, &buf->data, &buf->size);
+		return kabi_gunzip(ctx, in, size, max, buf);
 	case KABI_COMP_XZ:
-		return kabi_unxz(ctx, in, size, max, &buf->data, &buf->size, &buf->map_size);
+		return kabi_unxz(ctx, in, size, max, buf);
 	case KABI_COMP_ZSTD:
-		return kabi_unzstd(ctx, in, size, max, &buf->data, &buf->size);
+		return kabi_unzstd(ctx, in, size, max, buf);
 	case KABI_COMP_NONE:
 		break;
 	}
@@ -317,24 +317,71 @@ void kabi_buf_release(struct kabi_buf *buf)
 bool kabi_buf_has_nul_room(const struct kabi_buf *buf)
 {
 	/* heap buffers are allocated one byte longer than their size; a
-	 * decompressed mapping (kabi_unxz) is longer than what it holds */
+	 * decompressed mapping (kabi_output_grow) is longer than what it holds */
 	return !buf->map_size || buf->size < buf->map_size;
 }
 
-int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, size_t max)
+/* Outputs of at least this size are an anonymous mapping of their own, not
+ * the heap's: freed, it goes back to the system at once.  From the heap,
+ * a module's buffer leaves its pages to the allocator (a freed block of
+ * the largest module raises glibc's thresholds for giving memory back to
+ * tens of MB), and rpmbuild forks a process per file and generator: each
+ * fork copies the page tables of all that memory. */
+#define OWN_MAPPING ((size_t)128 << 10)
+
+/* A stream's own claim of its size is believed for the first allocation
+ * only up to this ratio to its compressed size (modules compress 3 to 6
+ * times): a hostile header claiming 256 MiB for 100 bytes gets a buffer
+ * grown by doubling, as far as its data really goes. */
+#define HINT_MAX_RATIO 64
+
+/* The first buffer: exactly what the stream says it holds, and one byte
+ * more, so that the decoder sees the end with room left (else it would
+ * return full before reading the end and the buffer would be doubled). */
+static int output_first(struct kabi_ctx *ctx, struct kabi_buf *out, size_t *cap, size_t hint)
+{
+	void *p = MAP_FAILED;
+
+	*cap = hint + 1;
+	/* (populated: the decoder writes every page) */
+	if (*cap + 1 >= OWN_MAPPING)
+		p = mmap(NULL, *cap + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+			 -1, 0);
+	if (p != MAP_FAILED) {
+		out->map_size = *cap + 1;
+		out->data = p;
+	} else if (!(out->data = malloc(*cap + 1))) {
+		return kabi_fail(ctx, ENOMEM, "out of memory while decompressing");
+	}
+	return 0;
+}
+
+int kabi_output_grow(struct kabi_ctx *ctx, struct kabi_buf *out, size_t *cap, uint64_t hint, size_t in_size,
+		     size_t max)
 {
 	size_t want = *cap ? *cap * 2 : (size_t)1 << 20;
 	unsigned char *p;
 
+	if (!out->data && hint && hint < max && hint / HINT_MAX_RATIO <= in_size)
+		return output_first(ctx, out, cap, (size_t)hint);
 	if (*cap >= max)
 		return kabi_fail(ctx, EFBIG, "decompressed data exceeds the limit of %zu bytes", max);
 	if (want > max)
 		want = max;
-	/* +1 keeps room for a terminating NUL that text parsers may add */
-	p = realloc(*out, want + 1);
+	/* more than the stream said, or it said nothing: grown on the heap;
+	 * +1 keeps room for a terminating NUL that text parsers may add */
+	if (out->map_size) {
+		if ((p = malloc(want + 1))) {
+			memcpy(p, out->data, out->size);
+			munmap(out->data, out->map_size);
+			out->map_size = 0;
+		}
+	} else {
+		p = realloc(out->data, want + 1);
+	}
 	if (!p)
 		return kabi_fail(ctx, ENOMEM, "out of memory while decompressing");
-	*out = p;
+	out->data = p;
 	*cap = want;
 	return 0;
 }

@@ -171,18 +171,23 @@ struct kabi_lazylib {
 /* 0 when lib is loaded (now or before), else fails naming the library. */
 int kabi_lazylib_load(struct kabi_ctx *ctx, struct kabi_lazylib *lib) KABI_MUST_CHECK KABI_NONNULL(1, 2);
 
-/* Each backend decompresses in into a malloc'd buffer of at most max bytes
- * (xz: or an anonymous mapping, its length in *out_map_size, else 0).
- * Each loads its library when first called (kabi_lazylib_load()). */
-int kabi_gunzip(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
-		size_t *out_size) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5, 6);
-int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
-	      size_t *out_size, size_t *out_map_size) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5, 6, 7);
-int kabi_unzstd(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max, unsigned char **out,
-		size_t *out_size) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5, 6);
-/* Shared by the backends: grow *out for a stream whose size is unknown. */
-int kabi_grow_output(struct kabi_ctx *ctx, unsigned char **out, size_t *cap, size_t max) KABI_MUST_CHECK
-	KABI_NONNULL(1, 2, 3);
+/* Each backend decompresses in into out (its data, size and map_size; the
+ * rest untouched), at most max bytes; on failure out holds nothing.  Each
+ * loads its library when first called (kabi_lazylib_load()). */
+int kabi_gunzip(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
+		struct kabi_buf *out) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5);
+int kabi_unxz(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
+	      struct kabi_buf *out) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5);
+int kabi_unzstd(struct kabi_ctx *ctx, const void *in, size_t in_size, size_t max,
+		struct kabi_buf *out) KABI_MUST_CHECK KABI_NONNULL(1, 2, 5);
+/* Shared by the backends: room for more output in out, *cap bytes of it
+ * (and one more, for a text parser's NUL), out->size of them written.  The
+ * first call, with hint != 0 (the decompressed size the stream's own
+ * header or index says, which its decoder then checks), allocates that
+ * much, a large one as a mapping of its own; otherwise and later, the
+ * buffer doubles on the heap, up to max. */
+int kabi_output_grow(struct kabi_ctx *ctx, struct kabi_buf *out, size_t *cap, uint64_t hint, size_t in_size,
+		     size_t max) KABI_MUST_CHECK KABI_NONNULL(1, 2, 3);
 
 /* ---- string set (hash.c): open addressing, keys are not copied ---- */
 struct kabi_hash_slot {

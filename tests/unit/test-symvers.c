@@ -127,6 +127,60 @@ START_TEST(large_without_final_newline)
 }
 END_TEST
 
+/* Members (gzip) and frames (zstd, xz streams) one after another, as
+ * cat(1) joins files and gzip(1) and zstd(1) read them: the first one
+ * above 128 KiB, so that the buffer made from what its header says is a
+ * mapping, which the second one makes grow; every line of both is read. */
+START_TEST(concatenated_compressed)
+{
+	static const char *const hows[] = { "gz", "xz", "zst" };
+	enum {
+		LINES = 8000,
+		FIRST = 5000
+	};
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t len = 0, cut = 0, cap = LINES * 64;
+	char *text = malloc(cap);
+
+	ck_assert_ptr_nonnull(text);
+	for (size_t i = 0; i < LINES; i++) {
+		len += (size_t)snprintf(text + len, cap - len,
+					"0x%08zx\tfx_sym_%05zu\tvmlinux\tEXPORT_SYMBOL\t\n", i + 1, i);
+		if (i + 1 == FIRST)
+			cut = len;
+	}
+	ck_assert_uint_gt(cut, (size_t)128 << 10);
+	for (size_t h = 0; h < 3; h++) {
+		size_t n1, n2, n;
+		unsigned char *a = fx_compress(hows[h], (const unsigned char *)text, cut, &n1);
+		unsigned char *b = fx_compress(hows[h], (const unsigned char *)text + cut, len - cut, &n2);
+		unsigned char *both = malloc(n1 + n2);
+		char name[32], *path;
+		struct kabi_symvers *sv = NULL;
+		const struct kabi_symvers_entry *e;
+
+		ck_assert(a && b && both);
+		memcpy(both, a, n1);
+		memcpy(both + n1, b, n2);
+		snprintf(name, sizeof(name), "symvers-joined.%s", hows[h]);
+		path = fx_write(name, both, n1 + n2);
+		ck_assert_msg(kabi_symvers_open(ctx, path, &sv) == 0, "%s: %s", name, kabi_ctx_error(ctx));
+		kabi_symvers_entries(sv, &n);
+		ck_assert_msg(n == LINES, "%s: %zu lines", name, n);
+		e = kabi_symvers_find(sv, "fx_sym_07999");
+		ck_assert_msg(e && e->crc == LINES, "%s", name);
+		kabi_symvers_free(sv);
+		free(path);
+		free(both);
+		free(a);
+		free(b);
+	}
+	fx_cleanup();
+	free(text);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
 static const struct {
 	const char *text, *message;
 } bad[] = {
@@ -182,6 +236,7 @@ int main(void)
 	tcase_add_loop_test(t, every_era, 0, 4);
 	tcase_add_test(t, compressed_as_distributions_ship_it);
 	tcase_add_test(t, large_without_final_newline);
+	tcase_add_test(t, concatenated_compressed);
 	tcase_add_loop_test(t, bad_lines_are_named, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(t, name_too_long);
 	suite_add_tcase(s, t);
