@@ -83,7 +83,7 @@ START_TEST(compressed_as_distributions_ship_it)
 }
 END_TEST
 
-/* A kernel's Module.symvers is larger than what kabi_unxz() maps rather than
+/* A kernel's Module.symvers is larger than what a decompressor maps rather than
  * allocates (128 KiB), and a last line without its newline makes the
  * parser write a NUL past the end: into the room every kind of buffer has,
  * or into a copy where there is none (a mapping of the plain file). */
