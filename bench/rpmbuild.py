@@ -4,7 +4,7 @@
 
     bench/rpmbuild.py [--build DIR] [--rpm PREFIX] [--generator GEN]
                       [--modules N] [--runs N] [--defines MACRO=VALUE...] [--perf FILE]
-                      [--floor] [--replay] [--cli PROGRAM]
+                      [--floor] [--replay] [--cli PROGRAM] [--callgrind]
 
 Packages --modules (1,000) modules of a Debian kernel (tests/real/fetch-kernel.sh,
 cached) under /lib/modules/R/extra with a plain spec, with kabi-deps and with it
@@ -38,6 +38,11 @@ FILE.floor, FILE.replay), to see where the time goes: perf report -i
 FILE.on --no-children --sort comm,dso,sym (--runs 0: only those).
 --cli PROGRAM: the attrs of the runs with kabi-deps run PROGRAM where they
 run the build tree's CLI (same arguments).
+--callgrind: after the timed runs, one run of each kind with rpmbuild's own
+process under callgrind (children not traced: with --generator lua that is
+all of kabi-deps; OMP_NUM_THREADS=1, so that rpm's worker threads do not
+spin), and the instructions each kind adds a module: figures the load of
+a shared machine does not change, where the times above drown in it.
 """
 import argparse, glob, os, platform, shlex, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -73,6 +78,8 @@ def main():
     ap.add_argument("--perf", help="profile the first run of each kind under perf record -g, to PERF.on, "
                     "PERF.off, ... (the times of those runs are perf's too)")
     ap.add_argument("--cli", help="the runs with kabi-deps run PROGRAM instead of the CLI")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="also count rpmbuild's own instructions of one run of each kind (valgrind)")
     a = ap.parse_args()
 
     build = os.path.abspath(a.build)
@@ -177,7 +184,7 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, singlefile, mods, relea
         setups["replay"] = (macro_path, attrdir, ["__kabideps_path ^$"])
     profiled = set()
 
-    def run(kind):
+    def run(kind, callgrind=None):
         macro_path, attrdir, defines = setups[kind]
         top = os.path.join(tmp, "rpm")
         shutil.rmtree(top, ignore_errors=True)
@@ -188,8 +195,12 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, singlefile, mods, relea
         if a.perf and kind not in profiled:
             profiled.add(kind)
             cmd = ["perf", "record", "-q", "-g", "-o", a.perf + "." + kind, "--"] + cmd
+        run_env = env
+        if callgrind:
+            cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + callgrind] + cmd
+            run_env = dict(env, OMP_NUM_THREADS="1")
         start = time.perf_counter()
-        p = subprocess.Popen(cmd + [spec], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        p = subprocess.Popen(cmd + [spec], env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         err = p.stderr.read().decode(errors="replace")
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - start
@@ -232,6 +243,19 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, singlefile, mods, relea
     print("  dependencies of the package: " + ", ".join("%d %s" % (len(res[k][0][2]), k) for k in kinds))
     if "replay" in res and res["replay"][0][2] != res["on"][0][2]:
         print("  (the replay's dependencies differ from kabi-deps': it is no floor)")
+    if a.callgrind:
+        out = os.path.join(tmp, "callgrind.out")
+        ir = {}
+        for k in kinds:
+            run(k, out)
+            ir[k] = next(int(l.split()[1]) for l in open(out) if l.startswith("summary:"))
+        print("  callgrind, rpmbuild's own process: %.0f M instructions without" % (ir["off"] / 1e6))
+        for k in kinds:
+            if k != "off":
+                print("  %-16s %+8.0f k instructions a module" % (label[k], (ir[k] - ir["off"]) / n / 1e3))
+        for k in ("floor", "replay"):
+            if k in ir:
+                print("  kabi-deps beyond %-6s %+.0f k instructions a module" % (k, (ir["on"] - ir[k]) / n / 1e3))
 
 
 def write_replay_table(a, env, rpm, macro_path, mods, release, kernel, symvers, table):
