@@ -3,7 +3,7 @@
 """What kabi-deps adds to rpmbuild of a whole compressed kernel tree (not part
 of the tests, but --check is one).
 
-    bench/kernel-package.py [--build DIR] [--modules N] [--runs N] [--check]
+    bench/kernel-package.py [--build DIR] [--modules N] [--runs N] [--replay] [--check]
 
 Packages Debian 13's 6.12 module tree (.ko.xz, tests/real/fetch-kernel.sh's
 cache, trixie) as a kernel package with %_kabideps_in_tree 1, in two
@@ -18,6 +18,16 @@ memory (max RSS) of each, and one single-threaded `xz -dc` pass over the same
 files to compare with.  The payload is not compressed (w0.ufdio): that is
 rpm's own time, the same both ways.
 
+--replay: a further kind of run, alternated with the others: kabi-deps
+switched off and a parametric Lua macro printing, from a table made
+beforehand by the CLI (--multifile, per subpackage), the same dependencies
+for each file (bench/rpmbuild.py's replay): what rpm itself spends, in time
+and peak memory, on taking exactly these lines; with kabi-deps minus replay
+is what kabi-deps adds beyond that.  rpmbuild loads the table once; what
+loading it costs rpm's Lua (memory, peak RSS) is printed, as it is in the
+replay's peak.  The dependencies of each subpackage are compared with
+kabi-deps' (a warning unless the same).
+
 --check: build once with read-ahead (the default) and once without
 (KABI_DEPS_THREADS=0), and exit 1 unless every subpackage has exactly the
 same Provides and Requires both ways (the sibling rule sees a subpackage's
@@ -30,7 +40,7 @@ import argparse, glob, os, shutil, statistics, subprocess, sys, tempfile, time
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rpmbuild import attr_setup, machine, sh  # noqa: E402
+from rpmbuild import attr_setup, machine, replay_attr, sh  # noqa: E402
 
 EXTRA = ("kernel/drivers/net/wireless/", "kernel/sound/")
 
@@ -67,12 +77,51 @@ def write_lists(tmp, rel, mods):
     return paths
 
 
+def compare(x, y, xs, ys):
+    """Print the Provides and Requires of each package of two builds (x,
+    y: what run() returns, described as xs and ys); False unless the same."""
+    same = True
+    for name in sorted(set(x) | set(y)):
+        dx, dy = x.get(name, ("", "")), y.get(name, ("", ""))
+        print("  %s: %d provides, %d requires %s; %d, %d %s"
+              % (name, len(dx[0].splitlines()), len(dx[1].splitlines()), xs, len(dy[0].splitlines()),
+                 len(dy[1].splitlines()), ys))
+        for kind, ax, ay in (("provides", dx[0], dy[0]), ("requires", dx[1], dy[1])):
+            if ax != ay:
+                same = False
+                sx, sy = set(ax.splitlines()), set(ay.splitlines())
+                print("    %s only %s: %s\n    only %s: %s" % (kind, xs, sorted(sx - sy)[:10], ys, sorted(sy - sx)[:10]))
+    return same
+
+
+def table_cost(env, glue):
+    """What loading the replay's table costs rpm's Lua: its memory and the
+    growth of the peak RSS of an rpm process, in MB."""
+    probe = glue + ".probe"
+    with open(probe, "w") as f:
+        f.write('local function hwm()\n'
+                '  for l in io.lines("/proc/self/status") do\n'
+                '    local kb = l:match("^VmHWM:%%s*(%%d+)")\n'
+                '    if kb then return tonumber(kb) end\n'
+                '  end\n'
+                'end\n'
+                'collectgarbage()\n'
+                'local kb, peak = collectgarbage("count"), hwm()\n'
+                'dofile("%s")\n'
+                'collectgarbage()\n'
+                'print(string.format("%%.1f %%.1f", (collectgarbage("count") - kb) / 1024, (hwm() - peak) / 1024))\n'
+                % glue)
+    return [float(v) for v in sh("rpm", "--eval", '%%{lua: dofile("%s")}' % probe, env=env).split()]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(SRC, "build"))
     ap.add_argument("--modules", type=int, default=0, help="the first N modules (0: all)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--replay", action="store_true",
+                    help="also run a generator that prints what kabi-deps gives, from a table: rpm's own share")
     ap.add_argument("--tree", help="a module tree (.../lib/modules/R) instead of the cached Debian 13 one")
     ap.add_argument("--symvers", help="its Module.symvers (with --tree)")
     ap.add_argument("--under", nargs="+", default=[], help="only the modules under these dirs of the tree")
@@ -111,18 +160,30 @@ def main():
         with open(spec, "w") as f:
             f.write(SPEC % dict(n=len(mods), rel=rel, tree=tree, **lists))
         macro_path, attrdir = attr_setup("rpm", env, attrs, suffix, tmp, a.build)
+        # each kind of run: its defines and environment
+        kinds = {"on": ([], {}), "off": (["__kabideps_path ^$"], {}), "alone": ([], {"KABI_DEPS_THREADS": "0"})}
+        if a.replay and not a.check:
+            root = os.path.join(tmp, "replay-root")
+            os.makedirs(os.path.join(root, "lib", "modules"))
+            os.symlink(tree, os.path.join(root, "lib", "modules", rel))
+            packages = [[l.rstrip("\n") for l in open(lists[name])] for name in ("main", "extra")]
+            attr, glue = replay_attr(os.path.join(build, "plugin", "kabi-deps"),
+                                     dict(env, XDG_CACHE_HOME=os.path.join(tmp, "xdg")), "rpm", macro_path,
+                                     ["_kabideps_in_tree 1"], root, packages, symvers, attrdir, tmp)
+            macro_path += ":" + attr
+            replay_files = sum(map(len, packages))
+            kinds = {k: (d + ["__kabireplay_path ^$"], e) for k, (d, e) in kinds.items()}
+            kinds["replay"] = (["__kabideps_path ^$"], {})
 
-        def run(on, threads=None):
+        def run(kind):
             top = os.path.join(tmp, "rpm")
             shutil.rmtree(top, ignore_errors=True)
             cmd = ["rpmbuild", "--macros", macro_path, "--define", "_fileattrsdir " + attrdir, "-bb", "--quiet",
                    "--define", "_topdir " + top, "--define", "_kabideps_symvers " + symvers,
                    "--define", "_kabideps_in_tree 1", "--define", "_binary_payload w0.ufdio"]
-            if not on:
-                cmd += ["--define", "__kabideps_path ^$"]
-            e = dict(env)
-            if threads is not None:
-                e["KABI_DEPS_THREADS"] = threads
+            for d in kinds[kind][0]:
+                cmd += ["--define", d]
+            e = dict(env, **kinds[kind][1])
             start = time.perf_counter()
             p = subprocess.Popen(cmd + [spec], env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             err = p.stderr.read().decode(errors="replace")
@@ -138,25 +199,15 @@ def main():
             return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, deps
 
         if a.check:
-            ahead, alone = run(True)[3], run(True, "0")[3]
+            ahead, alone = run("on")[3], run("alone")[3]
             print("%d modules of %s in %d packages" % (len(mods), rel, len(ahead)))
-            bad = False
-            for name in sorted(set(ahead) | set(alone)):
-                x, y = ahead.get(name, ("", "")), alone.get(name, ("", ""))
-                print("  %s: %d provides, %d requires read ahead; %d, %d read one by one"
-                      % (name, len(x[0].splitlines()), len(x[1].splitlines()), len(y[0].splitlines()),
-                         len(y[1].splitlines())))
-                for kind, ax, ay in (("provides", x[0], y[0]), ("requires", x[1], y[1])):
-                    if ax != ay:
-                        bad = True
-                        sx, sy = set(ax.splitlines()), set(ay.splitlines())
-                        print("    %s only read ahead: %s\n    only one by one: %s"
-                              % (kind, sorted(sx - sy)[:10], sorted(sy - sx)[:10]))
+            bad = not compare(ahead, alone, "read ahead", "read one by one")
+            for name, x in sorted(ahead.items()):
                 # the sibling rule: nothing a package provides is required by it
                 own = set(l for l in x[0].splitlines() if l.startswith(("kernel(", "ksym(")))
                 if own & set(x[1].splitlines()):
                     bad = True
-                    print("    requires what it provides: %s" % sorted(own & set(x[1].splitlines()))[:10])
+                    print("  %s requires what it provides: %s" % (name, sorted(own & set(x[1].splitlines()))[:10]))
             # ... but what the other package provides stays a requirement
             main = next((v for k, v in ahead.items() if "modules-extra" not in k), ("", ""))
             extra = next((v for k, v in ahead.items() if "modules-extra" in k), ("", ""))
@@ -178,24 +229,38 @@ def main():
         print("rpm:      " + sh("rpm", "--version").strip() + ", kabi-deps in-process (lua)")
         print("package:  %d .ko.xz of %s, 2 subpackages, medians of %d alternated runs" % (len(mods), rel, a.runs))
         print("xz -dc:   %.2f s wall, %.2f s CPU, one thread" % (xz_wall, xz_cpu))
-        run(True), run(False)  # warm-up: the page cache
-        on, off, alone = [], [], []
+        if a.replay:
+            lua_mb, peak_mb = table_cost(env, glue)
+            print("replay:   the dependencies of %d files in a Lua file of %.1f MB, loaded once a build: %.1f MB "
+                  "of rpm's Lua, +%.1f MB peak RSS (rpm --eval)"
+                  % (replay_files, os.path.getsize(glue) / 2**20, lua_mb, peak_mb))
+        run("on"), run("off")  # warm-up: the page cache
+        order = [k for k in ("on", "off", "alone", "replay") if k in kinds]
+        res = {k: [] for k in order}
         for _ in range(a.runs):
-            on.append(run(True))
-            off.append(run(False))
-            alone.append(run(True, "0"))
-        w_on, w_off = statistics.median(r[0] for r in on), statistics.median(r[0] for r in off)
-        c_on, c_off = min(r[1] for r in on), min(r[1] for r in off)
-        m_on, m_off = max(r[2] for r in on), max(r[2] for r in off)
+            for k in order:
+                res[k].append(run(k))
+        wall = {k: statistics.median(r[0] for r in v) for k, v in res.items()}
+        cpu = {k: min(r[1] for r in v) for k, v in res.items()}
+        peak = {k: max(r[2] for r in v) for k, v in res.items()}
+        w_on, w_off, c_on, c_off, m_on, m_off = wall["on"], wall["off"], cpu["on"], cpu["off"], peak["on"], peak["off"]
         print("  wall time  %7.2f s with kabi-deps, %7.2f s without: %+.2f s, %.2f times xz -dc"
               % (w_on, w_off, w_on - w_off, (w_on - w_off) / xz_wall))
         print("  CPU time   %7.2f s with kabi-deps, %7.2f s without: %+.2f s (least of each)"
               % (c_on, c_off, c_on - c_off))
-        w_alone, c_alone = statistics.median(r[0] for r in alone), min(r[1] for r in alone)
-        m_alone = max(r[2] for r in alone)
         print("  without read-ahead (KABI_DEPS_THREADS=0): %+.2f s wall, %+.2f s CPU, %+.1f MB peak RSS"
-              % (w_alone - w_off, c_alone - c_off, m_alone - m_off))
+              % (wall["alone"] - w_off, cpu["alone"] - c_off, peak["alone"] - m_off))
         print("  peak RSS   %7.1f MB with kabi-deps, %7.1f MB without: %+.1f MB" % (m_on, m_off, m_on - m_off))
+        if a.replay:
+            print("  replay     %7.2f s wall, %7.2f s CPU, %7.1f MB peak: %+.2f s wall, %+.2f s CPU, %+.1f MB "
+                  "(rpm's own, taking the same lines)" % (wall["replay"], cpu["replay"], peak["replay"],
+                                                          wall["replay"] - w_off, cpu["replay"] - c_off,
+                                                          peak["replay"] - m_off))
+            print("  kabi-deps beyond replay: %+.2f s wall (%.2f times xz -dc), %+.2f s CPU, %+.1f MB peak RSS"
+                  % (w_on - wall["replay"], (w_on - wall["replay"]) / xz_wall, c_on - cpu["replay"],
+                     m_on - peak["replay"]))
+            if not compare(res["on"][0][3], res["replay"][0][3], "with kabi-deps", "replayed"):
+                print("  (the replay's dependencies differ from kabi-deps': it is no floor)")
         print("  load %.2f %.2f %.2f at the end" % os.getloadavg())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

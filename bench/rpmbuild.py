@@ -283,29 +283,41 @@ def write_replay_table(a, env, rpm, macro_path, mods, release, kernel, symvers, 
 
 
 def write_replay(a, env, rpm, macro_path, attrdir, mods, release, kernel, symvers, tmp):
-    """The replay generator: kabi-deps' dependencies of each file, by the
-    CLI (--multifile, the options rpm would pass), printed from a Lua table."""
-    kabi = os.path.join(os.path.abspath(a.build), "plugin", "kabi-deps")
-    options = subprocess.run([rpm, "--macros", macro_path] + sum((["--define", d] for d in a.define), []) +
-                             ["--eval", "%{__kabideps_cli_options}"], env=env, check=True, capture_output=True,
-                             text=True).stdout.split()
-    # the modules where the package has them (their path decides their kind)
+    """The replay generator of the modules under extra/ (one package)."""
     root = os.path.join(tmp, "replay-root")
     extra = os.path.join(root, "lib", "modules", release, "extra")
     os.makedirs(os.path.dirname(extra))
     os.symlink(kernel, extra)
-    paths = [os.path.join(extra, m) for m in mods]
+    paths = ["/lib/modules/%s/extra/%s" % (release, m) for m in mods]
+    return replay_attr(os.path.join(os.path.abspath(a.build), "plugin", "kabi-deps"), env, rpm, macro_path,
+                       a.define, root, [paths], symvers, attrdir, tmp)[0]
+
+
+def replay_attr(kabi, env, rpm, macro_path, defines, root, packages, symvers, attrdir, tmp):
+    """The replay generator: kabi-deps' dependencies of each file, by the
+    CLI kabi (--multifile, the options rpm would pass with these defines,
+    one process per package and kind as rpm >= 4.20 runs it, so that it
+    drops what the package provides itself), printed from a Lua table that
+    each rpmbuild loads once.  packages: the paths of each package's files
+    in the buildroot root (where their path, which decides their kind, is
+    the package's).  Its attr goes to attrdir (off: __kabireplay_path ^$).
+    Returns the attr and the Lua file."""
+    options = subprocess.run([rpm, "--macros", macro_path] + sum((["--define", d] for d in defines), []) +
+                             ["--eval", "%{__kabideps_cli_options}"], env=env, check=True, capture_output=True,
+                             text=True).stdout.split()
     table = {}
-    for kind in ("provides", "requires", "supplements", "recommends"):
-        out = subprocess.run([kabi, kind, "--multifile", "--buildroot", root] + options + (["--symvers", symvers] if kind == "requires"
-                                                                      else []),
-                             input="".join(p + "\n" for p in paths), env=env, capture_output=True, text=True).stdout
-        path = None
-        for line in out.splitlines():
-            if line.startswith(";"):
-                path = line[1 + len(root):]
-            elif path:
-                table.setdefault(kind, {}).setdefault(path, []).append(line)
+    for paths in packages:
+        for kind in ("provides", "requires", "supplements", "recommends"):
+            out = subprocess.run([kabi, kind, "--multifile", "--buildroot", root] + options +
+                                 (["--symvers", symvers] if kind == "requires" else []),
+                                 input="".join(root + p + "\n" for p in paths), env=env, capture_output=True,
+                                 text=True).stdout
+            path = None
+            for line in out.splitlines():
+                if line.startswith(";"):
+                    path = line[1 + len(root):]
+                elif path:
+                    table.setdefault(kind, {}).setdefault(path, []).append(line)
     glue = os.path.join(tmp, "replay.lua")
     with open(glue, "w") as f:
         f.write("local deps = {\n")
@@ -326,7 +338,7 @@ def write_replay(a, env, rpm, macro_path, attrdir, mods, release, kernel, symver
         f.write("%__kabireplay_path %{?_kabideps_module_files}\n")
         for kind in ("provides", "requires", "supplements", "recommends"):
             f.write('%%__kabireplay_%s() %%{lua: (KABI_REPLAY or dofile("%s"))("%s")}\n' % (kind, glue, kind))
-    return attr
+    return attr, glue
 
 
 def lua_string(s):
