@@ -15,15 +15,17 @@ static uint64_t mix(uint64_t h)
 
 uint32_t kabi_hash_of(const char *s)
 {
-	/* Eight bytes a step (symbol names run to 20-40 bytes, and every
-	 * import is looked up several times); no adversary worth a keyed
+	/* Eight bytes a step, a multiply and a rotation each, the bits mixed
+	 * once at the end (symbol names run to 20-40 bytes, and every import
+	 * is hashed when its module is added); no adversary worth a keyed
 	 * hash.  Host byte order: the value never leaves the process. */
 	size_t len = strlen(s);
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
 
 	for (; len >= 8; s += 8, len -= 8) {
 		memcpy(&w, s, 8);
-		h = mix(h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+		h = h << 29 | h >> 35;
 	}
 	w = 0;
 	memcpy(&w, s, len);
