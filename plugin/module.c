@@ -110,10 +110,11 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* A string that starts at off inside [data, data + size) and ends there too. */
+/* A string that starts at off inside [data, data + size) and ends there too:
+ * at once when the table ends in a NUL, as string tables do. */
 static const char *string_at(const unsigned char *data, size_t size, uint64_t off)
 {
-	if (!data || off >= size || !memchr(data + off, '\0', size - off))
+	if (!data || off >= size || (data[size - 1] != '\0' && !memchr(data + off, '\0', size - off)))
 		return NULL;
 	return (const char *)data + off;
 }
