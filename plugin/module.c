@@ -682,7 +682,8 @@ static int read_versions(struct reader *rd, struct section *versions)
 		uint32_t crc = read_u32(entry + (crc_size == 8 && rd->mod->elf_data == ELFDATA2MSB ? 4 : 0),
 					rd->mod->elf_data);
 
-		if (!memchr(name, '\0', 64 - crc_size))
+		/* (the field ends in a NUL when the name is shorter than it) */
+		if (entry[63] != '\0' && !memchr(name, '\0', 64 - crc_size))
 			return kabi_fail(rd->ctx, EINVAL, "__versions: name of entry %zu is not terminated",
 					 i);
 		if (!*name)
