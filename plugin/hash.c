@@ -19,16 +19,21 @@ uint32_t kabi_hash_of(const char *s)
 	 * once at the end (symbol names run to 20-40 bytes, and every import
 	 * is hashed when its module is added); no adversary worth a keyed
 	 * hash.  Host byte order: the value never leaves the process. */
-	size_t len = strlen(s);
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+	size_t len = strlen(s), left = len;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w = 0;
 
-	for (; len >= 8; s += 8, len -= 8) {
+	for (; left > 8; s += 8, left -= 8) {
 		memcpy(&w, s, 8);
 		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
 		h = h << 29 | h >> 35;
 	}
-	w = 0;
-	memcpy(&w, s, len);
+	/* The last 1 to 8 bytes: of a key of 8 or more, the word that ends
+	 * with it (overlapping the one before), one load instead of a
+	 * byte-by-byte copy. */
+	if (len >= 8)
+		memcpy(&w, s + left - 8, 8);
+	else
+		memcpy(&w, s, left);
 	return (uint32_t)mix(h ^ w);
 }
 
