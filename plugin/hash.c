@@ -52,9 +52,9 @@ static size_t find_slot(const struct kabi_hash *h, const char *key, uint32_t has
 	return i;
 }
 
-static int grow(struct kabi_hash *h)
+static int resize(struct kabi_hash *h, size_t cap)
 {
-	struct kabi_hash bigger = { .cap = h->cap ? h->cap * 2 : 64 };
+	struct kabi_hash bigger = { .cap = cap };
 
 	bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
 	if (!bigger.slots)
@@ -66,6 +66,22 @@ static int grow(struct kabi_hash *h)
 	kabi_hash_fini(h);
 	*h = bigger;
 	return 0;
+}
+
+static int grow(struct kabi_hash *h)
+{
+	return resize(h, h->cap ? h->cap * 2 : 64);
+}
+
+int kabi_hash_reserve(struct kabi_hash *h, size_t n)
+{
+	size_t cap = h->cap ? h->cap : 64;
+
+	if (!n)
+		return 0; /* (no table for none) */
+	while (n * 4 > cap * 3)
+		cap *= 2;
+	return cap > h->cap ? resize(h, cap) : 0;
 }
 
 int kabi_hash_put(struct kabi_hash *h, const char *key, void *value)

@@ -425,6 +425,8 @@ static int cmp_found_place(const void *a, const void *b)
 /* Index found symbols by name (the first of a name wins). */
 static int index_found(struct kabi_ctx *ctx, struct kabi_hash *h, struct found_sym *v, size_t n)
 {
+	if (kabi_hash_reserve(h, n) < 0)
+		return kabi_fail(ctx, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		if (kabi_hash_put(h, v[i].name, &v[i]) < 0)
 			return kabi_fail(ctx, ENOMEM, "out of memory");
