@@ -477,10 +477,10 @@ static int ksymtab_index(struct reader *rd, const struct found_sym *ks, size_t *
 }
 
 /* The CRC of one export, by era (doc/module-formats.md, "Exports and their CRCs"). */
-static int export_crc(struct reader *rd, const struct found_sym *ks, struct kabi_sym *out)
+static int export_crc(struct reader *rd, const struct found_sym *ks, uint32_t hash, struct kabi_sym *out)
 {
 	const char *suffix = rd->secs[ks->shndx].name + strlen("__ksymtab");
-	const struct found_sym *crc = kabi_hash_get(&rd->crc_by_name, ks->name);
+	const struct found_sym *crc = kabi_hash_get_hashed(&rd->crc_by_name, ks->name, hash);
 	const unsigned char *p;
 	struct section *kcrctab;
 	char kcrctab_name[64];
@@ -544,11 +544,12 @@ static int read_exports(struct reader *rd)
 		const struct found_sym *ks = &rd->ksymtab[i], *ns;
 		const char *secname = rd->secs[ks->shndx].name;
 		struct kabi_sym *e = &mod->exports[mod->n_exports];
+		uint32_t hash = kabi_hash_of(ks->name); /* for both tables */
 
 		e->name = ks->name;
 		if (strcmp(secname, "__ksymtab_gpl") == 0 || strcmp(secname, "__ksymtab_unused_gpl") == 0)
 			e->flags |= KABI_SYM_GPL;
-		if (export_crc(rd, ks, e) < 0)
+		if (export_crc(rd, ks, hash, e) < 0)
 			return -EINVAL;
 		if (flagstab && strcmp(secname, "__ksymtab") == 0) {
 			/* 7.1+: one flag byte per __ksymtab entry, bit 0 = GPL only */
@@ -562,7 +563,7 @@ static int read_exports(struct reader *rd)
 			if (flagstab->data[index] & 1)
 				e->flags |= KABI_SYM_GPL;
 		}
-		ns = kabi_hash_get(&rd->kstrtabns_by_name, ks->name);
+		ns = kabi_hash_get_hashed(&rd->kstrtabns_by_name, ks->name, hash);
 		if (ns) {
 			const unsigned char *p = symbol_bytes(rd, ns, "__kstrtabns_", 1);
 			const struct section *s = &rd->secs[ns->shndx];
