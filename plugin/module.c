@@ -91,6 +91,7 @@ struct reader {
 	size_t n_undef;
 	size_t *ksymtab_count; /* exports per section index, counted on first use */
 	bool has_ksymtab; /* some section is a table of exports */
+	size_t symtab; /* the first SHT_SYMTAB section, 0 if none */
 	/* __kcrctab* and __ksymtab_strings, which exports' CRCs and
 	 * namespaces are read from: the first few, read with the symbols */
 	size_t export_data[EXPORT_DATA_MAX], n_export_data;
@@ -194,6 +195,11 @@ static int read_sections(struct reader *rd)
 		s->name = string_at(rd->secs[shstrndx].data, rd->secs[shstrndx].size, s->shdr.sh_name);
 		if (!s->name)
 			return kabi_fail(rd->ctx, EINVAL, "section %zu: bad name", i);
+		if ((s->shdr.sh_type == SHT_REL || s->shdr.sh_type == SHT_RELA) && s->shdr.sh_info > 0 &&
+		    s->shdr.sh_info < shnum)
+			rd->secs[s->shdr.sh_info].relocated = true;
+		if (s->shdr.sh_type == SHT_SYMTAB && !rd->symtab)
+			rd->symtab = i;
 		/* every name looked for starts with ".m", ".g", "__k" or "__v" */
 		const char *n = s->name;
 
@@ -208,13 +214,6 @@ static int read_sections(struct reader *rd)
 		if (rd->n_export_data < EXPORT_DATA_MAX &&
 		    (strncmp(n, "__kcrctab", 9) == 0 || strcmp(n, "__ksymtab_strings") == 0))
 			rd->export_data[rd->n_export_data++] = i;
-	}
-	for (size_t i = 1; i < shnum; i++) {
-		const GElf_Shdr *sh = &rd->secs[i].shdr;
-
-		if ((sh->sh_type == SHT_REL || sh->sh_type == SHT_RELA) && sh->sh_info > 0 &&
-		    sh->sh_info < shnum)
-			rd->secs[sh->sh_info].relocated = true;
 	}
 	return 0;
 }
@@ -265,7 +264,7 @@ static int cmp_span(const void *a, const void *b)
 static int prefetch_sections(struct reader *rd)
 {
 	struct span spans[SEC_KNOWN + 2 + EXPORT_DATA_MAX];
-	size_t n = 0, symtab = 0;
+	size_t n = 0, symtab = rd->symtab;
 
 	if (!rd->mod->buf.have)
 		return 0; /* all in memory */
@@ -277,9 +276,6 @@ static int prefetch_sections(struct reader *rd)
 		    !(k == SEC_MODINFO && rd->no_modinfo) && sh->sh_type != SHT_NOBITS && sh->sh_size)
 			spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
 	}
-	for (size_t i = 1; i < rd->nsecs && !symtab; i++)
-		if (rd->secs[i].shdr.sh_type == SHT_SYMTAB)
-			symtab = i;
 	/* the symbol table only where scan_symbols() reads it */
 	if (symtab && (rd->has_ksymtab || (!has_versions(rd) && !rd->no_imports))) {
 		const GElf_Shdr *sh = &rd->secs[symtab].shdr;
@@ -318,17 +314,10 @@ static int prefetch_sections(struct reader *rd)
  * without modversions its undefined ones. */
 static int scan_symbols(struct reader *rd)
 {
-	struct section *symtab = NULL, *strtab;
+	size_t symtab_index = rd->symtab, count, entsize;
+	struct section *symtab = symtab_index ? &rd->secs[symtab_index] : NULL, *strtab;
 	Elf_Data *syms, *xndx = NULL;
-	size_t symtab_index = 0, count, entsize;
 
-	for (size_t i = 1; i < rd->nsecs; i++) {
-		if (rd->secs[i].shdr.sh_type == SHT_SYMTAB) {
-			symtab = &rd->secs[i];
-			symtab_index = i;
-			break;
-		}
-	}
 	if (!symtab)
 		return kabi_fail(rd->ctx, EINVAL, "no symbol table (.symtab)");
 	if (symtab->shdr.sh_link == 0 || symtab->shdr.sh_link >= rd->nsecs)
