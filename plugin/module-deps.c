@@ -77,9 +77,12 @@ int kabi_push_sym(struct kabi_strv *out, const char *kind, const char *flavor, c
 		int digits = 8;
 
 		memcpy(p, " = 0x", 5);
-		p += flavor ? 3 : 5; /* SUSE: no 0x ... */
-		while (flavor && digits > 1 && !(crc >> (4 * (digits - 1))))
-			digits--; /* ... and no leading zeros */
+		p += 5;
+		if (flavor) {
+			p -= 2; /* SUSE: no 0x ... */
+			while (digits > 1 && !(crc >> (4 * (digits - 1))))
+				digits--; /* ... and no leading zeros */
+		}
 		for (int i = digits; i-- > 0; crc >>= 4)
 			p[i] = hex[crc & 0xf]; /* the last digit first */
 		p += digits;
