@@ -15,18 +15,25 @@ static uint64_t mix(uint64_t h)
 
 uint32_t kabi_hash_of(const char *s)
 {
-	/* Eight bytes a step (symbol names run to 20-40 bytes, and every
-	 * import is looked up several times); no adversary worth a keyed
+	/* Eight bytes a step, a multiply and a rotation each, the bits mixed
+	 * once at the end (symbol names run to 20-40 bytes, and every import
+	 * is hashed when its module is added); no adversary worth a keyed
 	 * hash.  Host byte order: the value never leaves the process. */
-	size_t len = strlen(s);
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+	size_t len = strlen(s), left = len;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w = 0;
 
-	for (; len >= 8; s += 8, len -= 8) {
+	for (; left > 8; s += 8, left -= 8) {
 		memcpy(&w, s, 8);
-		h = mix(h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+		h = h << 29 | h >> 35;
 	}
-	w = 0;
-	memcpy(&w, s, len);
+	/* The last 1 to 8 bytes: of a key of 8 or more, the word that ends
+	 * with it (overlapping the one before), one load instead of a
+	 * byte-by-byte copy. */
+	if (len >= 8)
+		memcpy(&w, s + left - 8, 8);
+	else
+		memcpy(&w, s, left);
 	return (uint32_t)mix(h ^ w);
 }
 
@@ -45,9 +52,9 @@ static size_t find_slot(const struct kabi_hash *h, const char *key, uint32_t has
 	return i;
 }
 
-static int grow(struct kabi_hash *h)
+static int resize(struct kabi_hash *h, size_t cap)
 {
-	struct kabi_hash bigger = { .cap = h->cap ? h->cap * 2 : 64 };
+	struct kabi_hash bigger = { .cap = cap };
 
 	bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
 	if (!bigger.slots)
@@ -59,6 +66,22 @@ static int grow(struct kabi_hash *h)
 	kabi_hash_fini(h);
 	*h = bigger;
 	return 0;
+}
+
+static int grow(struct kabi_hash *h)
+{
+	return resize(h, h->cap ? h->cap * 2 : 64);
+}
+
+int kabi_hash_reserve(struct kabi_hash *h, size_t n)
+{
+	size_t cap = h->cap ? h->cap : 64;
+
+	if (!n)
+		return 0; /* (no table for none) */
+	while (n * 4 > cap * 3)
+		cap *= 2;
+	return cap > h->cap ? resize(h, cap) : 0;
 }
 
 int kabi_hash_put(struct kabi_hash *h, const char *key, void *value)

@@ -38,6 +38,8 @@ static enum file_kind file_kind(const char *path)
 {
 	const char *base = base_name(path);
 
+	if (base[0] != 's' && base[0] != 'M')
+		return FILE_MODULE; /* (asked of every module: the names below start so) */
 	if (strncmp(base, "symsets-", 8) == 0 && (has_suffix(base, ".tar.gz") || has_suffix(base, ".tgz")))
 		return FILE_SYMSETS;
 	if (strcmp(base, "Module.symvers") == 0 || strcmp(base, "symvers") == 0 ||

@@ -207,6 +207,9 @@ uint32_t kabi_hash_of(const char *key) KABI_NONNULL(1);
 int kabi_hash_put_hashed(struct kabi_hash *h, const char *key, uint32_t hash, void *value) KABI_MUST_CHECK
 	KABI_NONNULL(1, 2);
 void *kabi_hash_get_hashed(const struct kabi_hash *h, const char *key, uint32_t hash) KABI_NONNULL(1, 2);
+/* Room for n keys in all, so that filling the table does not grow it on
+ * the way (the capacity it would have grown to). */
+int kabi_hash_reserve(struct kabi_hash *h, size_t n) KABI_MUST_CHECK KABI_NONNULL(1);
 /* Start bringing the slot of a hash into the cache, for a lookup soon. */
 void kabi_hash_prefetch(const struct kabi_hash *h, uint32_t hash) KABI_NONNULL(1);
 void kabi_hash_fini(struct kabi_hash *h) KABI_NONNULL(1);

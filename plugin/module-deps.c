@@ -73,14 +73,19 @@ int kabi_push_sym(struct kabi_strv *out, const char *kind, const char *flavor, c
 	p += name_len;
 	*p++ = ')';
 	if (sym->flags & KABI_SYM_CRC) {
+		uint32_t crc = sym->crc;
 		int digits = 8;
 
 		memcpy(p, " = 0x", 5);
-		p += flavor ? 3 : 5; /* SUSE: no 0x ... */
-		while (flavor && digits > 1 && !(sym->crc >> (4 * (digits - 1))))
-			digits--; /* ... and no leading zeros */
-		for (int i = digits - 1; i >= 0; i--)
-			*p++ = hex[(sym->crc >> (4 * i)) & 0xf];
+		p += 5;
+		if (flavor) {
+			p -= 2; /* SUSE: no 0x ... */
+			while (digits > 1 && !(crc >> (4 * (digits - 1))))
+				digits--; /* ... and no leading zeros */
+		}
+		for (int i = digits; i-- > 0; crc >>= 4)
+			p[i] = hex[crc & 0xf]; /* the last digit first */
+		p += digits;
 	}
 	*p = '\0';
 	return kabi_strv_push(out, s);

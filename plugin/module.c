@@ -91,6 +91,7 @@ struct reader {
 	size_t n_undef;
 	size_t *ksymtab_count; /* exports per section index, counted on first use */
 	bool has_ksymtab; /* some section is a table of exports */
+	size_t symtab; /* the first SHT_SYMTAB section, 0 if none */
 	/* __kcrctab* and __ksymtab_strings, which exports' CRCs and
 	 * namespaces are read from: the first few, read with the symbols */
 	size_t export_data[EXPORT_DATA_MAX], n_export_data;
@@ -110,10 +111,11 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* A string that starts at off inside [data, data + size) and ends there too. */
+/* A string that starts at off inside [data, data + size) and ends there too:
+ * at once when the table ends in a NUL, as string tables do. */
 static const char *string_at(const unsigned char *data, size_t size, uint64_t off)
 {
-	if (!data || off >= size || !memchr(data + off, '\0', size - off))
+	if (!data || off >= size || (data[size - 1] != '\0' && !memchr(data + off, '\0', size - off)))
 		return NULL;
 	return (const char *)data + off;
 }
@@ -193,6 +195,11 @@ static int read_sections(struct reader *rd)
 		s->name = string_at(rd->secs[shstrndx].data, rd->secs[shstrndx].size, s->shdr.sh_name);
 		if (!s->name)
 			return kabi_fail(rd->ctx, EINVAL, "section %zu: bad name", i);
+		if ((s->shdr.sh_type == SHT_REL || s->shdr.sh_type == SHT_RELA) && s->shdr.sh_info > 0 &&
+		    s->shdr.sh_info < shnum)
+			rd->secs[s->shdr.sh_info].relocated = true;
+		if (s->shdr.sh_type == SHT_SYMTAB && !rd->symtab)
+			rd->symtab = i;
 		/* every name looked for starts with ".m", ".g", "__k" or "__v" */
 		const char *n = s->name;
 
@@ -207,13 +214,6 @@ static int read_sections(struct reader *rd)
 		if (rd->n_export_data < EXPORT_DATA_MAX &&
 		    (strncmp(n, "__kcrctab", 9) == 0 || strcmp(n, "__ksymtab_strings") == 0))
 			rd->export_data[rd->n_export_data++] = i;
-	}
-	for (size_t i = 1; i < shnum; i++) {
-		const GElf_Shdr *sh = &rd->secs[i].shdr;
-
-		if ((sh->sh_type == SHT_REL || sh->sh_type == SHT_RELA) && sh->sh_info > 0 &&
-		    sh->sh_info < shnum)
-			rd->secs[sh->sh_info].relocated = true;
 	}
 	return 0;
 }
@@ -264,7 +264,7 @@ static int cmp_span(const void *a, const void *b)
 static int prefetch_sections(struct reader *rd)
 {
 	struct span spans[SEC_KNOWN + 2 + EXPORT_DATA_MAX];
-	size_t n = 0, symtab = 0;
+	size_t n = 0, symtab = rd->symtab;
 
 	if (!rd->mod->buf.have)
 		return 0; /* all in memory */
@@ -276,9 +276,6 @@ static int prefetch_sections(struct reader *rd)
 		    !(k == SEC_MODINFO && rd->no_modinfo) && sh->sh_type != SHT_NOBITS && sh->sh_size)
 			spans[n++] = (struct span){ sh->sh_offset, sh->sh_offset + sh->sh_size };
 	}
-	for (size_t i = 1; i < rd->nsecs && !symtab; i++)
-		if (rd->secs[i].shdr.sh_type == SHT_SYMTAB)
-			symtab = i;
 	/* the symbol table only where scan_symbols() reads it */
 	if (symtab && (rd->has_ksymtab || (!has_versions(rd) && !rd->no_imports))) {
 		const GElf_Shdr *sh = &rd->secs[symtab].shdr;
@@ -317,17 +314,10 @@ static int prefetch_sections(struct reader *rd)
  * without modversions its undefined ones. */
 static int scan_symbols(struct reader *rd)
 {
-	struct section *symtab = NULL, *strtab;
+	size_t symtab_index = rd->symtab, count, entsize;
+	struct section *symtab = symtab_index ? &rd->secs[symtab_index] : NULL, *strtab;
 	Elf_Data *syms, *xndx = NULL;
-	size_t symtab_index = 0, count, entsize;
 
-	for (size_t i = 1; i < rd->nsecs; i++) {
-		if (rd->secs[i].shdr.sh_type == SHT_SYMTAB) {
-			symtab = &rd->secs[i];
-			symtab_index = i;
-			break;
-		}
-	}
 	if (!symtab)
 		return kabi_fail(rd->ctx, EINVAL, "no symbol table (.symtab)");
 	if (symtab->shdr.sh_link == 0 || symtab->shdr.sh_link >= rd->nsecs)
@@ -424,6 +414,8 @@ static int cmp_found_place(const void *a, const void *b)
 /* Index found symbols by name (the first of a name wins). */
 static int index_found(struct kabi_ctx *ctx, struct kabi_hash *h, struct found_sym *v, size_t n)
 {
+	if (kabi_hash_reserve(h, n) < 0)
+		return kabi_fail(ctx, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		if (kabi_hash_put(h, v[i].name, &v[i]) < 0)
 			return kabi_fail(ctx, ENOMEM, "out of memory");
@@ -474,10 +466,10 @@ static int ksymtab_index(struct reader *rd, const struct found_sym *ks, size_t *
 }
 
 /* The CRC of one export, by era (doc/module-formats.md, "Exports and their CRCs"). */
-static int export_crc(struct reader *rd, const struct found_sym *ks, struct kabi_sym *out)
+static int export_crc(struct reader *rd, const struct found_sym *ks, uint32_t hash, struct kabi_sym *out)
 {
 	const char *suffix = rd->secs[ks->shndx].name + strlen("__ksymtab");
-	const struct found_sym *crc = kabi_hash_get(&rd->crc_by_name, ks->name);
+	const struct found_sym *crc = kabi_hash_get_hashed(&rd->crc_by_name, ks->name, hash);
 	const unsigned char *p;
 	struct section *kcrctab;
 	char kcrctab_name[64];
@@ -541,11 +533,12 @@ static int read_exports(struct reader *rd)
 		const struct found_sym *ks = &rd->ksymtab[i], *ns;
 		const char *secname = rd->secs[ks->shndx].name;
 		struct kabi_sym *e = &mod->exports[mod->n_exports];
+		uint32_t hash = kabi_hash_of(ks->name); /* for both tables */
 
 		e->name = ks->name;
 		if (strcmp(secname, "__ksymtab_gpl") == 0 || strcmp(secname, "__ksymtab_unused_gpl") == 0)
 			e->flags |= KABI_SYM_GPL;
-		if (export_crc(rd, ks, e) < 0)
+		if (export_crc(rd, ks, hash, e) < 0)
 			return -EINVAL;
 		if (flagstab && strcmp(secname, "__ksymtab") == 0) {
 			/* 7.1+: one flag byte per __ksymtab entry, bit 0 = GPL only */
@@ -559,7 +552,7 @@ static int read_exports(struct reader *rd)
 			if (flagstab->data[index] & 1)
 				e->flags |= KABI_SYM_GPL;
 		}
-		ns = kabi_hash_get(&rd->kstrtabns_by_name, ks->name);
+		ns = kabi_hash_get_hashed(&rd->kstrtabns_by_name, ks->name, hash);
 		if (ns) {
 			const unsigned char *p = symbol_bytes(rd, ns, "__kstrtabns_", 1);
 			const struct section *s = &rd->secs[ns->shndx];
@@ -681,7 +674,8 @@ static int read_versions(struct reader *rd, struct section *versions)
 		uint32_t crc = read_u32(entry + (crc_size == 8 && rd->mod->elf_data == ELFDATA2MSB ? 4 : 0),
 					rd->mod->elf_data);
 
-		if (!memchr(name, '\0', 64 - crc_size))
+		/* (the field ends in a NUL when the name is shorter than it) */
+		if (entry[63] != '\0' && !memchr(name, '\0', 64 - crc_size))
 			return kabi_fail(rd->ctx, EINVAL, "__versions: name of entry %zu is not terminated",
 					 i);
 		if (!*name)

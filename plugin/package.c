@@ -181,12 +181,26 @@ const char *kabi_view_modinfo(const struct kabi_mod_view *v, const char *key)
  * as the package keeps them; NULL for the others. */
 static const char *kept_modinfo(const char *key)
 {
-	static const char *const kept[] = { "depends", "version", "alias", "firmware" };
+	const char *kept;
 
-	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
-		if (key[0] == kept[i][0] && strcmp(key, kept[i]) == 0)
-			return kept[i];
-	return NULL;
+	/* (their first letters differ: one comparison a key at most) */
+	switch (key[0]) {
+	case 'd':
+		kept = "depends";
+		break;
+	case 'v':
+		kept = "version";
+		break;
+	case 'a':
+		kept = "alias";
+		break;
+	case 'f':
+		kept = "firmware";
+		break;
+	default:
+		return NULL;
+	}
+	return strcmp(key, kept) == 0 ? kept : NULL;
 }
 
 /* Keep what generation needs of a module after it is closed. */

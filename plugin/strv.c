@@ -54,39 +54,53 @@ static int cmp_str(const void *a, const void *b)
 
 /* The dependencies of one module (a few dozen, rarely a thousand): binary
  * insertion, strcmp called directly, costs far less than qsort's calls
- * through a pointer, and moving pointers is cheap at this size.  Equal
- * strings are alike, so stability does not matter. */
+ * through a pointer, and moving pointers is cheap at this size.  A
+ * duplicate is met by the comparisons that place it, and dropped then. */
 #define INSERTION_MAX 1024
 
-static void insertion_sort(char **v, size_t n)
+static size_t insertion_sort_uniq(char **v, size_t n)
 {
-	for (size_t i = 1; i < n; i++) {
-		char *s = v[i];
-		size_t lo = 0, hi = i;
+	size_t out = 0;
 
-		if (strcmp(v[i - 1], s) <= 0)
-			continue; /* in order so far: one comparison */
-		while (lo < hi) {
+	for (size_t i = 0; i < n; i++) {
+		char *s = v[i];
+		size_t lo = 0, hi;
+		int c = out ? strcmp(v[out - 1], s) : -1;
+
+		if (c < 0) {
+			v[out++] = s; /* in order so far: one comparison */
+			continue;
+		}
+		hi = out - 1; /* v[out - 1] >= s */
+		while (c != 0 && lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
 
-			if (strcmp(v[mid], s) <= 0)
+			c = strcmp(v[mid], s);
+			if (c < 0)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
-		memmove(v + lo + 1, v + lo, (i - lo) * sizeof(*v));
+		if (c == 0) {
+			free(s);
+			continue;
+		}
+		memmove(v + lo + 1, v + lo, (out - lo) * sizeof(*v));
 		v[lo] = s;
+		out++;
 	}
+	return out;
 }
 
 KABI_EXPORT void kabi_strv_sort_uniq(struct kabi_strv *sv)
 {
 	size_t out = 0;
 
-	if (sv->n > INSERTION_MAX)
-		qsort(sv->v, sv->n, sizeof(*sv->v), cmp_str);
-	else
-		insertion_sort(sv->v, sv->n);
+	if (sv->n <= INSERTION_MAX) {
+		sv->n = insertion_sort_uniq(sv->v, sv->n);
+		return;
+	}
+	qsort(sv->v, sv->n, sizeof(*sv->v), cmp_str);
 	for (size_t i = 0; i < sv->n; i++) {
 		if (out && strcmp(sv->v[out - 1], sv->v[i]) == 0)
 			free(sv->v[i]);
