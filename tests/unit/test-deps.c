@@ -435,6 +435,131 @@ START_TEST(sort_uniq_any_size)
 }
 END_TEST
 
+/* kabi_strv_sort_uniq of copies of the n strings against qsort, strcmp and
+ * a pass for duplicates; each copy malloc'd to its size, so that a read past
+ * a string's NUL is one past its block (for the sanitizers). */
+static void check_sort_uniq(const char *const *strs, size_t n, const char *what)
+{
+	struct kabi_strv sv = { 0 };
+	char **want = calloc(n + 1, sizeof(*want));
+	size_t n_want = 0;
+
+	sv.v = calloc(n + 1, sizeof(*sv.v));
+	sv.n = sv.cap = n;
+	for (size_t i = 0; i < n; i++) {
+		sv.v[i] = strdup(strs[i]);
+		want[i] = sv.v[i];
+	}
+	qsort(want, n, sizeof(*want), cmp_text);
+	for (size_t i = 0; i < n; i++)
+		if (!n_want || strcmp(want[n_want - 1], want[i]))
+			want[n_want++] = strdup(want[i]);
+	kabi_strv_sort_uniq(&sv);
+	ck_assert_msg(sv.n == n_want, "%s: %zu strings, want %zu", what, sv.n, n_want);
+	for (size_t i = 0; i < n_want; i++) {
+		ck_assert_msg(strcmp(sv.v[i], want[i]) == 0, "%s: [%zu] \"%s\", want \"%s\"", what, i,
+			      sv.v[i], want[i]);
+		free(want[i]);
+	}
+	free(want);
+	kabi_strv_free(&sv);
+}
+
+#define CHECK_SORT_UNIQ(...)                                                            \
+	do {                                                                            \
+		static const char *const strs_[] = { __VA_ARGS__ };                     \
+		check_sort_uniq(strs_, sizeof(strs_) / sizeof(strs_[0]), #__VA_ARGS__); \
+	} while (0)
+
+/* What compares strings a few bytes at a time could get wrong. */
+START_TEST(sort_uniq_adversarial)
+{
+	const char *many[1100];
+
+	/* prefixes of each other, at, before and after 8 bytes past the shared part */
+	CHECK_SORT_UNIQ("kernel(abcdefgh", "kernel(abcdefg", "kernel(abcdefghi", "kernel(", "kernel(a",
+			"kernel(abcdefgh", "kernel", "kernel(abcdefghijklmnopq", "kernel(abcdefgh)");
+	CHECK_SORT_UNIQ("abcdefgh", "abcdefg", "abcdefghi", "abcdefgh", "a", "ab");
+	/* keys equal, tails differ (and one ends where the key does) */
+	CHECK_SORT_UNIQ("kernel(snd_soc_dapm_put) = 0x1", "kernel(snd_soc_dapm_get) = 0x1",
+			"kernel(snd_soc_) = 0x1", "kernel(snd_soc_dapm_put) = 0x2",
+			"kernel(snd_soc_dapm_put) = 0x1", "kernel(snd_soc_", "kernel(snd_soc_d");
+	/* a shared prefix longer than 8, and one of 1 */
+	CHECK_SORT_UNIQ("kernel(__x86_indirect_thunk_rax) = 0x1", "kernel(__x86_indirect_thunk_rbx) = 0x1",
+			"kernel(__x86_indirect_thunk_r", "kernel(__x86_indirect_thunk_rax) = 0x1");
+	CHECK_SORT_UNIQ("kmod(a.ko)", "kernel(a) = 0x1", "ksym(a) = 0x1", "k", "kernel-uname-r = 6.1");
+	/* '$' < ')' < '.' < 'a'; bytes from 0x80 above all ASCII */
+	CHECK_SORT_UNIQ("kernel(a$b) = 0x1", "kernel(a) = 0x1", "kernel(a.b) = 0x1", "kernel(a$) = 0x1",
+			"kernel(a.) = 0x1", "kernel(ab) = 0x1", "kernel(a)");
+	CHECK_SORT_UNIQ("\x80", "\xff", "a\xff", "a\x7f", "a\x80\x80\x80\x80\x80\x80\x80\x80\x01",
+			"a\x80\x80\x80\x80\x80\x80\x80\x80\xff", "\x7f", "\x01", "a\x80");
+	/* empty strings; all equal */
+	CHECK_SORT_UNIQ("", "", "a", "");
+	CHECK_SORT_UNIQ("", "");
+	CHECK_SORT_UNIQ("same", "same", "same");
+	CHECK_SORT_UNIQ("kernel(x) = 0x1");
+	check_sort_uniq(NULL, 0, "none");
+	/* all equal and no two equal, in order and against it, at the sizes
+	 * around where the way of sorting changes */
+	for (size_t n = 1020; n <= sizeof(many) / sizeof(many[0]); n++) {
+		char text[32];
+
+		if (n > 1026 && n != sizeof(many) / sizeof(many[0]))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			many[i] = "kernel(module_layout) = 0x9060323f";
+		check_sort_uniq(many, n, "all equal");
+		for (size_t i = 0; i < n; i++) {
+			snprintf(text, sizeof(text), "kernel(s%05zu) = 0x1", i);
+			many[i] = strdup(text);
+		}
+		check_sort_uniq(many, n, "in order");
+		for (size_t i = 0; i < n / 2; i++) {
+			const char *t = many[i];
+
+			many[i] = many[n - 1 - i];
+			many[n - 1 - i] = t;
+		}
+		check_sort_uniq(many, n, "reversed");
+		for (size_t i = 0; i < n; i++)
+			free((char *)many[i]);
+	}
+}
+END_TEST
+
+/* Random strings of few distinct bytes (prefixes of each other, duplicates,
+ * runs of equal keys), after a shared prefix of 0, 1, 7 or 30 bytes. */
+START_TEST(sort_uniq_random)
+{
+	static const size_t sizes[] = { 0, 1, 2, 3, 8, 16, 17, 33, 100, 1023, 1024, 1025, 3000 };
+	static const char *const prefixes[] = { "", "k", "kernel(", "kernel(__x86_indirect_thunk_r_" };
+	static const char alphabet[] = "\x01$).a_\x7f\x80\xff";
+	const char **strs = calloc(3000, sizeof(*strs));
+
+	srand(29);
+	for (unsigned trial = 0; trial < 64; trial++) {
+		size_t n = sizes[trial % (sizeof(sizes) / sizeof(sizes[0]))];
+		const char *prefix = prefixes[trial % 4];
+		size_t letters = 2 + trial % 7, most = 1 + trial % 20;
+
+		for (size_t i = 0; i < n; i++) {
+			char text[64];
+			size_t len = strlen(prefix), tail = (size_t)rand() % (most + 1);
+
+			memcpy(text, prefix, len);
+			for (size_t j = 0; j < tail; j++)
+				text[len++] = alphabet[(size_t)rand() % letters];
+			text[len] = 0;
+			strs[i] = strdup(text);
+		}
+		check_sort_uniq(strs, n, prefix);
+		for (size_t i = 0; i < n; i++)
+			free((char *)strs[i]);
+	}
+	free(strs);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("deps");
@@ -452,6 +577,8 @@ int main(void)
 	tcase_add_test(t, crc_module_crcless_reference);
 	tcase_add_test(t, kernel_side_release);
 	tcase_add_test(t, sort_uniq_any_size);
+	tcase_add_test(t, sort_uniq_adversarial);
+	tcase_add_test(t, sort_uniq_random);
 	suite_add_tcase(s, t);
 	return unit_run(s);
 }
