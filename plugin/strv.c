@@ -62,45 +62,87 @@ struct keyed {
 	char *s;
 };
 
-/* Not past the NUL: a string may end in its last malloc'd byte. */
-static inline uint64_t key_at(const char *s)
+/* The 8 bytes at p as a big-endian integer. */
+static inline uint64_t load_be64(const char *p)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strnlen(s, 8);
-	uint64_t key = 0;
+	uint64_t x;
 
-	if (len == 8) {
-		memcpy(&key, p, 8);
+	memcpy(&x, p, 8);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		key = __builtin_bswap64(key);
+	x = __builtin_bswap64(x);
 #endif
-		return key;
-	}
-	for (size_t i = 0; i < len; i++)
-		key |= (uint64_t)p[i] << (56 - 8 * i);
-	return key;
+	return x;
 }
 
-/* The length of a prefix all n >= 2 strings share, NUL excluded: that of
- * the first two, shortened by any other string that differs earlier. */
-static size_t common_prefix(char *const *v, size_t n)
+/* The len <= 8 bytes at p as the top of a big-endian integer. */
+static inline uint64_t load_be_short(const char *p, size_t len)
+{
+	uint64_t x = 0;
+
+	for (size_t i = 0; i < len; i++)
+		x |= (uint64_t)(unsigned char)p[i] << (56 - 8 * i);
+	return x;
+}
+
+/* The length of the prefix all n strings share, NUL excluded, at most len. */
+static size_t common_prefix(char *const *v, size_t n, size_t len)
 {
 	const char *first = v[0];
-	size_t len = 0;
 
-	while (first[len] && first[len] == v[1][len])
-		len++;
-	for (size_t i = 2; i < n && len; i++) {
+	for (size_t i = 1; i < n && len; i++) {
 		const char *s = v[i];
 		size_t j = 0;
 
-		if (strncmp(first, s, len) == 0)
-			continue;
-		while (first[j] == s[j])
+		while (j < len && first[j] && first[j] == s[j])
 			j++;
 		len = j;
 	}
 	return len;
+}
+
+/* Keys past the prefix all strings share (returned), read up to a string's
+ * NUL and no further: it may end in its last malloc'd byte.  The prefix is
+ * guessed, the first two strings', and checked string by string (as one
+ * word when it can): a string that does not share it shortens the guess and
+ * the keys are made again, a few times, then the prefix is sought first. */
+static size_t key_all(struct keyed *k, char *const *v, size_t n)
+{
+	const char *first = v[0];
+	size_t prefix = common_prefix(v, 2, SIZE_MAX);
+
+	for (int guess = 0; guess < 3; guess++) {
+		uint64_t head = 0, mask = 0;
+		size_t i = 0;
+
+		if (prefix && prefix <= 8) {
+			head = load_be_short(first, prefix);
+			mask = ~(uint64_t)0 << (64 - 8 * prefix);
+		}
+		for (; i < n; i++) {
+			const char *s = v[i];
+			size_t len = strnlen(s, prefix + 8);
+
+			if (len < prefix || (prefix <= 8 && len >= 8 ? (load_be64(s) & mask) != head :
+								       memcmp(s, first, prefix) != 0))
+				break;
+			len -= prefix;
+			k[i] = (struct keyed){ len == 8 ? load_be64(s + prefix) :
+							  load_be_short(s + prefix, len),
+					       v[i] };
+		}
+		if (i == n)
+			return prefix;
+		prefix = common_prefix((char *const[]){ v[0], v[i] }, 2, prefix);
+	}
+	prefix = common_prefix(v, n, prefix);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strnlen(v[i] + prefix, 8);
+
+		k[i] = (struct keyed){ len == 8 ? load_be64(v[i] + prefix) :
+						  load_be_short(v[i] + prefix, len),
+				       v[i] };
+	}
+	return prefix;
 }
 
 /* strcmp of two strings keyed at prefix, tail = prefix + 8: equal keys with a
@@ -168,9 +210,7 @@ KABI_EXPORT void kabi_strv_sort_uniq(struct kabi_strv *sv)
 		sv->n = out;
 		return;
 	}
-	prefix = common_prefix(sv->v, n);
-	for (size_t i = 0; i < n; i++)
-		k[i] = (struct keyed){ key_at(sv->v[i] + prefix), sv->v[i] };
+	prefix = key_all(k, sv->v, n);
 	sort_keyed(k, k + n, n, prefix + 8);
 	for (size_t i = 1; i < n; i++) {
 		if (cmp_keyed(&k[out], &k[i], prefix + 8) == 0)
