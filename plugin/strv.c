@@ -102,13 +102,14 @@ static size_t common_prefix(char *const *v, size_t n, size_t len)
 
 /* Keys past the prefix all strings share (returned), read up to a string's
  * NUL and no further: it may end in its last malloc'd byte.  The prefix is
- * guessed, the first two strings', and checked string by string (as one
- * word when it can): a string that does not share it shortens the guess and
- * the keys are made again, a few times, then the prefix is sought first. */
+ * guessed, that of the first and the last string (all of it when the lines
+ * come in order), and checked string by string (as one word when it can): a
+ * string that does not share it shortens the guess and the keys are made
+ * again, a few times, then the prefix is sought first. */
 static size_t key_all(struct keyed *k, char *const *v, size_t n)
 {
 	const char *first = v[0];
-	size_t prefix = common_prefix(v, 2, SIZE_MAX);
+	size_t prefix = common_prefix((char *const[]){ v[0], v[n - 1] }, 2, SIZE_MAX);
 
 	for (int guess = 0; guess < 3; guess++) {
 		uint64_t head = 0, mask = 0;
