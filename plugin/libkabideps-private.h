@@ -382,6 +382,11 @@ bool kabi_read_ahead_take(struct kabi_ctx *ctx, const char *path, struct kabi_mo
  * ctx (module.c): what a module read ahead holds until it is asked for. */
 int kabi_module_detach(struct kabi_module *mod);
 void kabi_module_adopt(struct kabi_module *mod, struct kabi_ctx *ctx);
+/* What the module reader keeps for the context's next module (module.c),
+ * in the context. */
+struct kabi_module_scratch;
+struct kabi_module_scratch **kabi_ctx_module_scratch(struct kabi_ctx *ctx);
+void kabi_module_scratch_free(struct kabi_module_scratch *sc);
 
 /* ---- dependency strings (strv.c) ---- */
 /* Takes s (NULL: a failed allocation, -ENOMEM); -ENOMEM has no message. */
