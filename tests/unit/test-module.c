@@ -4,6 +4,7 @@
 #include <check.h>
 #include <elf.h>
 #include <libkmod.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,6 +361,44 @@ START_TEST(reused_buffer_shows_no_old_bytes)
 	free(img);
 	free(renamed);
 	free(small_img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+static void *free_module(void *mod)
+{
+	kabi_module_free(mod);
+	return NULL;
+}
+
+/* A module freed on another thread gives its buffer back to its context
+ * while the context reads on: the module read meanwhile and the next
+ * ones are whole. */
+START_TEST(module_freed_on_another_thread)
+{
+	struct fx_options o = combo(_i);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t size;
+	unsigned char *img;
+	char *path;
+
+	o.text_size = 64 << 10;
+	img = fx_module(&o, &size);
+	path = fx_write("threads.ko", img, size);
+	for (int i = 0; i < 50; i++) {
+		struct kabi_module *mod = NULL, *next = NULL;
+		pthread_t t;
+
+		ck_assert_msg(kabi_module_open(ctx, path, &mod) == 0, "%s", kabi_ctx_error(ctx));
+		ck_assert_int_eq(pthread_create(&t, NULL, free_module, mod), 0);
+		ck_assert_msg(kabi_module_open(ctx, path, &next) == 0, "%s", kabi_ctx_error(ctx));
+		check_module(next, &o);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+		kabi_module_free(next);
+	}
+	free(path);
+	fx_cleanup();
+	free(img);
 	kabi_ctx_free(ctx);
 }
 END_TEST
@@ -727,6 +766,7 @@ static Suite *module_suite(void)
 	tcase_add_loop_test(t, truncated_anywhere, 0, N_COMBOS);
 	tcase_add_loop_test(t, large_files_read_sparsely, 0, N_COMBOS);
 	tcase_add_loop_test(t, reused_buffer_shows_no_old_bytes, 0, N_COMBOS);
+	tcase_add_loop_test(t, module_freed_on_another_thread, 0, N_COMBOS);
 	tcase_add_loop_test(t, provides_read_no_imports, 0, N_COMBOS);
 	tcase_add_test(t, directory_replaced);
 	tcase_add_test(t, damaged_sections);
