@@ -300,7 +300,8 @@ struct kabi_buf_pool {
 	/* the spare while not lent; NULL: lent, or not made yet; &orphan:
 	 * the context is gone, the buffer lent frees the pool */
 	_Atomic(unsigned char *) spare;
-	bool made; /* (only the context's thread looks) */
+	bool made; /* (only the context's thread looks at these two) */
+	bool asked; /* a buffer was asked for before */
 };
 
 static unsigned char orphan;
@@ -329,25 +330,38 @@ static void unmap_spare(unsigned char *p)
 	munmap(p, SPARE_SIZE);
 }
 
+/* Between a lent spare's data and its bitmap, at least this many bytes
+ * out of bounds (aligned: ASan poisons 8-byte granules).  The bitmap
+ * lies just after the data, whose end (the section headers) is always
+ * read: mostly no page of its own to fault in. */
+#define BITMAP_GAP ((size_t)64)
+
 /* The context's spare as the buffer of a sparse read of size bytes, with
- * the NUL room after them and the bitmap at its end; false: too big, lent
- * out, or no memory. */
+ * the NUL room after them, then the bitmap; false: too big, lent out, or
+ * no memory. */
 static bool borrow_spare(struct kabi_ctx *ctx, struct kabi_buf *file, size_t bitmap)
 {
 	struct kabi_buf_pool **pool = kabi_ctx_buf_pool(ctx);
+	size_t at = (file->size + BITMAP_GAP) / BITMAP_GAP * BITMAP_GAP + BITMAP_GAP;
 	unsigned char *p;
 
-	if (file->size + 1 > SPARE_SIZE - bitmap)
+	if (file->size >= SPARE_SIZE || at > SPARE_SIZE - bitmap)
 		return false;
 	if (!*pool) {
 		if (!(*pool = malloc(sizeof(**pool))))
 			return false;
 		atomic_init(&(*pool)->spare, NULL);
-		(*pool)->made = false;
+		(*pool)->made = (*pool)->asked = false;
 	}
 	/* (a buffer may come back on another thread: exchanged, not read) */
 	p = atomic_exchange(&(*pool)->spare, NULL);
 	if (!p && !(*pool)->made) {
+		/* the first module from the heap, as before: a process that
+		 * reads one (rpm < 4.16 runs one a module) faults no page more */
+		if (!(*pool)->asked) {
+			(*pool)->asked = true;
+			return false;
+		}
 		p = mmap(NULL, SPARE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return false;
@@ -356,7 +370,7 @@ static bool borrow_spare(struct kabi_ctx *ctx, struct kabi_buf *file, size_t bit
 	if (!p)
 		return false;
 	file->data = p;
-	file->have = p + SPARE_SIZE - bitmap;
+	file->have = p + at;
 	file->pool = *pool;
 	mark_lent(p, file->size + 1, file->have, bitmap);
 	return true;
