@@ -20,6 +20,8 @@ struct kabi_ctx {
 	struct kabi_refs *refs;
 	struct kabi_read_ahead *read_ahead; /* modules read on worker threads */
 	struct kabi_dir_cache dirs;
+	struct kabi_buf_pool *buf_pool; /* made on first use */
+	struct kabi_module_scratch *module_scratch; /* made on first use */
 };
 
 static void log_stderr(void *data, int level, const char *msg)
@@ -57,6 +59,8 @@ KABI_EXPORT void kabi_ctx_free(struct kabi_ctx *ctx)
 	kabi_read_ahead_free(ctx->read_ahead);
 	kabi_refs_free(ctx->refs);
 	kabi_dir_cache_fini(&ctx->dirs);
+	kabi_buf_pool_free(ctx->buf_pool);
+	kabi_module_scratch_free(ctx->module_scratch);
 	free(ctx->buildroot);
 	kabi_options_fini(&ctx->opts);
 	free(ctx);
@@ -118,6 +122,16 @@ struct kabi_options *kabi_ctx_options_rw(struct kabi_ctx *ctx)
 struct kabi_dir_cache *kabi_ctx_dir_cache(struct kabi_ctx *ctx)
 {
 	return &ctx->dirs;
+}
+
+struct kabi_buf_pool **kabi_ctx_buf_pool(struct kabi_ctx *ctx)
+{
+	return &ctx->buf_pool;
+}
+
+struct kabi_module_scratch **kabi_ctx_module_scratch(struct kabi_ctx *ctx)
+{
+	return &ctx->module_scratch;
 }
 
 struct kabi_refs *kabi_ctx_refs(struct kabi_ctx *ctx)

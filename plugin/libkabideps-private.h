@@ -110,8 +110,9 @@ struct kabi_buf {
 	unsigned char *data;
 	size_t size;
 	size_t map_size; /* != 0: data is an mmap of that length */
-	unsigned char *have; /* sparse: bitmap of the KABI_BLOCK blocks read */
+	unsigned char *have; /* sparse: bitmap of the KABI_BLOCK blocks read, after data */
 	int fd; /* sparse: where the other blocks come from, else -1 */
+	struct kabi_buf_pool *pool; /* != NULL: data is this pool's spare, lent */
 };
 
 /* The unit kabi_buf_need() reads in: rounding each read up to it is
@@ -127,6 +128,13 @@ struct kabi_dir_cache {
 };
 struct kabi_dir_cache *kabi_ctx_dir_cache(struct kabi_ctx *ctx);
 void kabi_dir_cache_fini(struct kabi_dir_cache *dc);
+
+/* A context's spare buffer for sparse reads (file.c), in the context; a
+ * buffer lent from it goes back when released, on any thread, also after
+ * the context is freed (then the pool goes with it). */
+struct kabi_buf_pool;
+struct kabi_buf_pool **kabi_ctx_buf_pool(struct kabi_ctx *ctx);
+void kabi_buf_pool_free(struct kabi_buf_pool *pool);
 
 enum kabi_compression {
 	KABI_COMP_NONE,
@@ -374,6 +382,11 @@ bool kabi_read_ahead_take(struct kabi_ctx *ctx, const char *path, struct kabi_mo
  * ctx (module.c): what a module read ahead holds until it is asked for. */
 int kabi_module_detach(struct kabi_module *mod);
 void kabi_module_adopt(struct kabi_module *mod, struct kabi_ctx *ctx);
+/* What the module reader keeps for the context's next module (module.c),
+ * in the context. */
+struct kabi_module_scratch;
+struct kabi_module_scratch **kabi_ctx_module_scratch(struct kabi_ctx *ctx);
+void kabi_module_scratch_free(struct kabi_module_scratch *sc);
 
 /* ---- dependency strings (strv.c) ---- */
 /* Takes s (NULL: a failed allocation, -ENOMEM); -ENOMEM has no message. */

@@ -84,11 +84,12 @@ struct reader {
 	struct section *known[SEC_KNOWN];
 	struct found_sym *ksymtab, *crc, *kstrtabns;
 	size_t n_ksymtab, n_crc, n_kstrtabns;
+	size_t cap_ksymtab, cap_crc, cap_kstrtabns; /* entries allocated */
 	struct kabi_hash crc_by_name, kstrtabns_by_name; /* -> struct found_sym */
 	/* Without modversions: the undefined symbols, the only record of
 	 * what the module imports. */
 	struct found_sym *undef;
-	size_t n_undef;
+	size_t n_undef, cap_undef;
 	size_t *ksymtab_count; /* exports per section index, counted on first use */
 	bool has_ksymtab; /* some section is a table of exports */
 	size_t symtab; /* the first SHT_SYMTAB section, 0 if none */
@@ -218,19 +219,20 @@ static int read_sections(struct reader *rd)
 	return 0;
 }
 
-static int push_found(struct kabi_ctx *ctx, struct found_sym **v, size_t *n, const char *name, size_t shndx,
-		      uint64_t value)
+static int push_found(struct kabi_ctx *ctx, struct found_sym **v, size_t *n, size_t *cap, const char *name,
+		      size_t shndx, uint64_t value)
 {
 	if (strnlen(name, KABI_MAX_NAME + 1) > KABI_MAX_NAME)
 		return kabi_fail(ctx, EFBIG, "symbol name %.40s... longer than the limit of %d bytes", name,
 				 KABI_MAX_NAME);
-	/* grow at powers of two */
-	if ((*n & (*n - 1)) == 0) {
-		struct found_sym *p = realloc(*v, (*n ? *n * 2 : 4) * sizeof(**v));
+	if (*n == *cap) {
+		size_t want = *cap ? *cap * 2 : 16;
+		struct found_sym *p = realloc(*v, want * sizeof(**v));
 
 		if (!p)
 			return kabi_fail(ctx, ENOMEM, "out of memory");
 		*v = p;
+		*cap = want;
 	}
 	(*v)[(*n)++] = (struct found_sym){ name, shndx, value };
 	return 0;
@@ -386,15 +388,18 @@ static int scan_symbols(struct reader *rd)
 		if (want_undef && shndx == SHN_UNDEF) {
 			/* Weak ones may stay unresolved: no dependency. */
 			if (*name && GELF_ST_BIND(sym.st_info) == STB_GLOBAL)
-				r = push_found(rd->ctx, &rd->undef, &rd->n_undef, name, shndx, 0);
+				r = push_found(rd->ctx, &rd->undef, &rd->n_undef, &rd->cap_undef, name, shndx,
+					       0);
 		} else if (has_prefix(name, "__ksymtab_") && shndx < rd->nsecs && shndx != SHN_UNDEF &&
 			   is_ksymtab(rd, shndx)) {
-			r = push_found(rd->ctx, &rd->ksymtab, &rd->n_ksymtab, name + 10, shndx, sym.st_value);
+			r = push_found(rd->ctx, &rd->ksymtab, &rd->n_ksymtab, &rd->cap_ksymtab, name + 10,
+				       shndx, sym.st_value);
 		} else if (has_prefix(name, "__crc_")) {
-			r = push_found(rd->ctx, &rd->crc, &rd->n_crc, name + 6, shndx, sym.st_value);
-		} else if (has_prefix(name, "__kstrtabns_")) {
-			r = push_found(rd->ctx, &rd->kstrtabns, &rd->n_kstrtabns, name + 12, shndx,
+			r = push_found(rd->ctx, &rd->crc, &rd->n_crc, &rd->cap_crc, name + 6, shndx,
 				       sym.st_value);
+		} else if (has_prefix(name, "__kstrtabns_")) {
+			r = push_found(rd->ctx, &rd->kstrtabns, &rd->n_kstrtabns, &rd->cap_kstrtabns,
+				       name + 12, shndx, sym.st_value);
 		}
 		if (r < 0)
 			return r;
@@ -815,6 +820,62 @@ static int fetch_headers(struct kabi_ctx *ctx, struct kabi_buf *buf)
 	return kabi_buf_need(ctx, buf, shoff, shnum * shentsize) < 0 ? -EIO : 0;
 }
 
+/* The reader's lists of symbols found, kept by the context for its next
+ * module: grown anew for each module they were 2% of a provides pass over
+ * Debian's 6.1 tree.  Used on the context's thread only, inside
+ * read_module(); kept up to SCRATCH_KEEP bytes each (a module with more
+ * than ~2,700 exports grows its own, as before). */
+#define SCRATCH_KEEP ((size_t)64 << 10)
+enum {
+	FOUND_KSYMTAB,
+	FOUND_CRC,
+	FOUND_KSTRTABNS,
+	FOUND_UNDEF,
+	FOUND_LISTS
+};
+struct kabi_module_scratch {
+	struct found_sym *v[FOUND_LISTS];
+	size_t cap[FOUND_LISTS];
+};
+
+void kabi_module_scratch_free(struct kabi_module_scratch *sc)
+{
+	if (!sc)
+		return;
+	for (size_t k = 0; k < FOUND_LISTS; k++)
+		free(sc->v[k]);
+	free(sc);
+}
+
+static void take_list(struct kabi_module_scratch *sc, size_t k, struct found_sym **v, size_t *cap)
+{
+	if (!sc)
+		return;
+	*v = sc->v[k];
+	*cap = sc->cap[k];
+	sc->v[k] = NULL;
+	sc->cap[k] = 0;
+}
+
+static void keep_list(struct kabi_module_scratch *sc, size_t k, struct found_sym *v, size_t cap)
+{
+	if (sc && !sc->v[k] && cap * sizeof(*v) <= SCRATCH_KEEP) {
+		sc->v[k] = v;
+		sc->cap[k] = cap;
+	} else {
+		free(v);
+	}
+}
+
+static struct kabi_module_scratch *scratch_of(struct kabi_ctx *ctx)
+{
+	struct kabi_module_scratch **sc = kabi_ctx_module_scratch(ctx);
+
+	if (!*sc)
+		*sc = calloc(1, sizeof(**sc)); /* (none: lists of its own) */
+	return *sc;
+}
+
 /* What a module is opened for: all of it, or only what Provides ask. */
 enum purpose {
 	FOR_ALL,
@@ -831,6 +892,7 @@ static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod, enum purpo
 			     .no_imports = purpose != FOR_ALL,
 			     .no_modinfo = purpose == FOR_PROVIDES_BY_EXPORTS };
 	GElf_Ehdr ehdr;
+	struct kabi_module_scratch *sc;
 	int r = -EINVAL;
 
 	if (fetch_headers(ctx, &mod->buf) < 0)
@@ -848,6 +910,12 @@ static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod, enum purpo
 	if (ehdr.e_type != ET_REL)
 		return kabi_fail(ctx, EINVAL, "not a kernel module (ELF type %u, not ET_REL)",
 				 (unsigned)ehdr.e_type);
+
+	sc = scratch_of(ctx);
+	take_list(sc, FOUND_KSYMTAB, &rd.ksymtab, &rd.cap_ksymtab);
+	take_list(sc, FOUND_CRC, &rd.crc, &rd.cap_crc);
+	take_list(sc, FOUND_KSTRTABNS, &rd.kstrtabns, &rd.cap_kstrtabns);
+	take_list(sc, FOUND_UNDEF, &rd.undef, &rd.cap_undef);
 
 	if (read_sections(&rd) < 0 || prefetch_sections(&rd) < 0)
 		goto out;
@@ -867,10 +935,10 @@ static int read_module(struct kabi_ctx *ctx, struct kabi_module *mod, enum purpo
 out:
 	if (rd.secs != stack)
 		free(rd.secs);
-	free(rd.ksymtab);
-	free(rd.crc);
-	free(rd.kstrtabns);
-	free(rd.undef);
+	keep_list(sc, FOUND_KSYMTAB, rd.ksymtab, rd.cap_ksymtab);
+	keep_list(sc, FOUND_CRC, rd.crc, rd.cap_crc);
+	keep_list(sc, FOUND_KSTRTABNS, rd.kstrtabns, rd.cap_kstrtabns);
+	keep_list(sc, FOUND_UNDEF, rd.undef, rd.cap_undef);
 	free(rd.ksymtab_count);
 	kabi_hash_fini(&rd.crc_by_name);
 	kabi_hash_fini(&rd.kstrtabns_by_name);

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <elf.h>
 #include <libkmod.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +264,139 @@ START_TEST(large_files_read_sparsely)
 		ck_assert_msg(kabi_ctx_error(ctx)[0] != '\0', "cut at %zu: no message", cut);
 		free(path);
 	}
+	fx_cleanup();
+	free(img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+/* Every occurrence of from in img becomes to (as long). */
+static size_t replace_all(unsigned char *img, size_t size, const char *from, const char *to)
+{
+	size_t len = strlen(from), n = 0;
+
+	for (size_t i = 0; i + len <= size; i++)
+		if (memcmp(img + i, from, len) == 0) {
+			memcpy(img + i, to, len);
+			n++;
+		}
+	return n;
+}
+
+static const struct kabi_sym *find_export(const struct kabi_module *mod, const char *name)
+{
+	size_t n;
+	const struct kabi_sym *s = kabi_module_exports(mod, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s[i].name, name) == 0)
+			return &s[i];
+	return NULL;
+}
+
+/* A context reuses one module's read buffer for the next: what the next
+ * one gives is its own bytes, never those the last one left where it has
+ * not been read (same layout, other names: any block taken for read would
+ * show the old name), also for a smaller file and a truncated one; a
+ * module may outlive its context. */
+START_TEST(reused_buffer_shows_no_old_bytes)
+{
+	struct fx_options o = combo(_i), small = combo(_i);
+	struct kabi_ctx *ctx = kabi_ctx_new(), *other = kabi_ctx_new();
+	struct kabi_module *mod = NULL, *held = NULL;
+	const struct kabi_sym *s;
+	size_t size, small_size;
+	unsigned char *img, *renamed, *small_img;
+	char *path, *renamed_path, *small_path, *cut_path;
+
+	o.text_size = 300 << 10;
+	o.btf_size = 100 << 10;
+	img = fx_module(&o, &size);
+	renamed = malloc(size);
+	memcpy(renamed, img, size);
+	ck_assert_uint_gt(replace_all(renamed, size, "fx_plain", "fx_PLAIN"), 0);
+	ck_assert_uint_gt(replace_all(renamed, size, "fx/fw.bin", "fx/fw.BIN"), 0);
+	path = fx_write("first.ko", img, size);
+	renamed_path = fx_write("renamed.ko", renamed, size);
+	small.text_size = 4 << 10;
+	small_img = fx_module(&small, &small_size);
+	small_path = fx_write("small.ko", small_img, small_size);
+	cut_path = fx_write("renamed-cut.ko", renamed, size * 3 / 4);
+
+	for (int round = 0; round < 2; round++) {
+		ck_assert_msg(kabi_module_open(ctx, path, &mod) == 0, "%s", kabi_ctx_error(ctx));
+		check_module(mod, &o);
+		kabi_module_free(mod);
+		ck_assert_msg(kabi_module_open(ctx, renamed_path, &mod) == 0, "%s", kabi_ctx_error(ctx));
+		ck_assert_ptr_null(find_export(mod, "fx_plain"));
+		s = find_export(mod, "fx_PLAIN");
+		ck_assert_ptr_nonnull(s);
+		ck_assert_uint_eq(s->crc, fx_exports[0].crc);
+		ck_assert_ptr_nonnull(find_export(mod, "fx_gpl"));
+		ck_assert_str_eq(kabi_module_modinfo_get(mod, "firmware"), "fx/fw.BIN");
+		/* round 1: held while the next ones are read (they get buffers of
+		 * their own), freed after them */
+		if (round == 0)
+			kabi_module_free(mod);
+		else
+			held = mod;
+		ck_assert_msg(kabi_module_open(ctx, small_path, &mod) == 0, "%s", kabi_ctx_error(ctx));
+		check_module(mod, &small);
+		kabi_module_free(mod);
+		mod = NULL;
+		ck_assert_int_lt(kabi_module_open(ctx, cut_path, &mod), 0);
+		ck_assert_ptr_null(mod);
+	}
+	kabi_module_free(held);
+	/* opened with a context freed before it */
+	ck_assert_msg(kabi_module_open(other, path, &mod) == 0, "%s", kabi_ctx_error(other));
+	kabi_ctx_free(other);
+	check_module(mod, &o);
+	kabi_module_free(mod);
+	free(path);
+	free(renamed_path);
+	free(small_path);
+	free(cut_path);
+	fx_cleanup();
+	free(img);
+	free(renamed);
+	free(small_img);
+	kabi_ctx_free(ctx);
+}
+END_TEST
+
+static void *free_module(void *mod)
+{
+	kabi_module_free(mod);
+	return NULL;
+}
+
+/* A module freed on another thread gives its buffer back to its context
+ * while the context reads on: the module read meanwhile and the next
+ * ones are whole. */
+START_TEST(module_freed_on_another_thread)
+{
+	struct fx_options o = combo(_i);
+	struct kabi_ctx *ctx = kabi_ctx_new();
+	size_t size;
+	unsigned char *img;
+	char *path;
+
+	o.text_size = 64 << 10;
+	img = fx_module(&o, &size);
+	path = fx_write("threads.ko", img, size);
+	for (int i = 0; i < 50; i++) {
+		struct kabi_module *mod = NULL, *next = NULL;
+		pthread_t t;
+
+		ck_assert_msg(kabi_module_open(ctx, path, &mod) == 0, "%s", kabi_ctx_error(ctx));
+		ck_assert_int_eq(pthread_create(&t, NULL, free_module, mod), 0);
+		ck_assert_msg(kabi_module_open(ctx, path, &next) == 0, "%s", kabi_ctx_error(ctx));
+		check_module(next, &o);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+		kabi_module_free(next);
+	}
+	free(path);
 	fx_cleanup();
 	free(img);
 	kabi_ctx_free(ctx);
@@ -631,6 +765,8 @@ static Suite *module_suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_loop_test(t, truncated_anywhere, 0, N_COMBOS);
 	tcase_add_loop_test(t, large_files_read_sparsely, 0, N_COMBOS);
+	tcase_add_loop_test(t, reused_buffer_shows_no_old_bytes, 0, N_COMBOS);
+	tcase_add_loop_test(t, module_freed_on_another_thread, 0, N_COMBOS);
 	tcase_add_loop_test(t, provides_read_no_imports, 0, N_COMBOS);
 	tcase_add_test(t, directory_replaced);
 	tcase_add_test(t, damaged_sections);
