@@ -262,5 +262,22 @@ for mode, defines in MODES:
         check("error: " in r.stderr and "kabi-deps-strict" in r.stderr,
               mode + ": ... with %_kabideps_strict 1 an error in the log (this rpm goes on)", r.stderr[-800:])
 
+# 11. rpm's elfdeps, which has nothing to say about a module, is not started
+# for one (under /lib or /usr/lib, executable as Fedora's kernel makes
+# them), but still is for the other ELF files: a spy in its place says so
+spy, spied = os.path.join(top, "elf-spy.sh"), os.path.join(top, "elf-spied")
+with open(spy, "w") as f:
+    f.write('#!/bin/sh\ncat >> "%s"\necho >> "%s"\n' % (spied, spied))
+os.chmod(spy, 0o755)
+r = build("kmp-elf", INSTALL_KMP.replace("-m 644", "-m 755") +
+          "\ninstall -D -m 755 kmp.ko %{buildroot}/usr/lib/modules/%{kver}/extra/usr-kmp.ko"
+          "\ninstall -D -m 755 /bin/true %{buildroot}/usr/bin/kmp-true",
+          "%{moddir}/kmp.ko\n/usr/lib/modules/%{kver}/extra/usr-kmp.ko\n/usr/bin/kmp-true",
+          defines=("__elf_provides " + spy, "__elf_requires " + spy))
+seen = open(spied).read() if os.path.exists(spied) else ""
+check(r.returncode == 0 and "/usr/bin/kmp-true" in seen, "rpm's elf generator runs on a program",
+      (r.stderr[-2000:], seen))
+check(".ko" not in seen, "... but not on modules (%__elf_exclude_path)", seen)
+
 shutil.rmtree(top)
 check.finish()
