@@ -9,17 +9,20 @@ Packages Debian 13's 6.12 module tree (.ko.xz, tests/real/fetch-kernel.sh's
 cache, trixie) as a kernel package with %_kabideps_in_tree 1, in two
 subpackages whose files interleave in path order (kernel-modules-extra:
 drivers/net/wireless and sound, as distributions split them; kernel-modules:
-the rest), with the in-process (lua) generator; with kabi-deps and with it
-switched off (--define '__kabideps_path ^$'), alternately, --runs times each
-after one warm-up of each, and with kabi-deps reading one module at a time
-(KABI_DEPS_THREADS=0).  Prints the medians of wall time, the least CPU
+the rest), with the in-process (lua) generator; with kabi-deps and without
+it, as if not installed (--define '__kabideps_path ^$' and rpm's own
+%__elf_exclude_path, which kabideps.attr extends to all modules),
+alternately, --runs times each after one warm-up of each, with kabi-deps
+reading one module at a time (KABI_DEPS_THREADS=0), and installed but
+switched off (then what the generator itself adds, beyond the elfdeps
+starts it saves, is the difference).  Prints the medians of wall time, the least CPU
 time (user + system of rpmbuild and its children) and the largest peak
 memory (max RSS) of each, and one single-threaded `xz -dc` pass over the same
 files to compare with.  The payload is not compressed (w0.ufdio): that is
 rpm's own time, the same both ways.
 
 --replay: a further kind of run, alternated with the others: kabi-deps
-switched off and a parametric Lua macro printing, from a table made
+installed but switched off, and a parametric Lua macro printing, from a table made
 beforehand by the CLI (--multifile, per subpackage), the same dependencies
 for each file (bench/rpmbuild.py's replay): what rpm itself spends, in time
 and peak memory, on taking exactly these lines; with kabi-deps minus replay
@@ -161,7 +164,13 @@ def main():
             f.write(SPEC % dict(n=len(mods), rel=rel, tree=tree, **lists))
         macro_path, attrdir = attr_setup("rpm", env, attrs, suffix, tmp, a.build)
         # each kind of run: its defines and environment
-        kinds = {"on": ([], {}), "off": (["__kabideps_path ^$"], {}), "alone": ([], {"KABI_DEPS_THREADS": "0"})}
+        # without kabi-deps: also rpm's own %__elf_exclude_path (kabideps.attr
+        # sets it so that rpm starts no elfdeps for a module)
+        own_elf = sh("rpm", "--eval", "%{?__elf_exclude_path}", env=env).strip() or "%{nil}"
+        without = ["__kabideps_path ^$", "__elf_exclude_path " + own_elf]
+        # "idle": installed but switched off, what the generator itself adds is on - idle
+        kinds = {"on": ([], {}), "off": (without, {}), "alone": ([], {"KABI_DEPS_THREADS": "0"}),
+                 "idle": (["__kabideps_path ^$"], {})}
         if a.replay and not a.check:
             root = os.path.join(tmp, "replay-root")
             os.makedirs(os.path.join(root, "lib", "modules"))
@@ -173,7 +182,7 @@ def main():
             macro_path += ":" + attr
             replay_files = sum(map(len, packages))
             kinds = {k: (d + ["__kabireplay_path ^$"], e) for k, (d, e) in kinds.items()}
-            kinds["replay"] = (["__kabideps_path ^$"], {})
+            kinds["replay"] = (kinds["idle"][0], {})
 
         def run(kind):
             top = os.path.join(tmp, "rpm")
@@ -235,7 +244,7 @@ def main():
                   "of rpm's Lua, +%.1f MB peak RSS (rpm --eval)"
                   % (replay_files, os.path.getsize(glue) / 2**20, lua_mb, peak_mb))
         run("on"), run("off")  # warm-up: the page cache
-        order = [k for k in ("on", "off", "alone", "replay") if k in kinds]
+        order = [k for k in ("on", "off", "alone", "idle", "replay") if k in kinds]
         res = {k: [] for k in order}
         for _ in range(a.runs):
             for k in order:
@@ -251,11 +260,15 @@ def main():
         print("  without read-ahead (KABI_DEPS_THREADS=0): %+.2f s wall, %+.2f s CPU, %+.1f MB peak RSS"
               % (wall["alone"] - w_off, cpu["alone"] - c_off, peak["alone"] - m_off))
         print("  peak RSS   %7.1f MB with kabi-deps, %7.1f MB without: %+.1f MB" % (m_on, m_off, m_on - m_off))
+        print("  installed, switched off (no elfdeps for modules): %.2f s wall, %.2f s CPU, %.1f MB peak; "
+              "the generator adds %+.2f s wall (%.2f times xz -dc), %+.2f s CPU, %+.1f MB peak RSS"
+              % (wall["idle"], cpu["idle"], peak["idle"], w_on - wall["idle"], (w_on - wall["idle"]) / xz_wall,
+                 c_on - cpu["idle"], m_on - peak["idle"]))
         if a.replay:
             print("  replay     %7.2f s wall, %7.2f s CPU, %7.1f MB peak: %+.2f s wall, %+.2f s CPU, %+.1f MB "
-                  "(rpm's own, taking the same lines)" % (wall["replay"], cpu["replay"], peak["replay"],
-                                                          wall["replay"] - w_off, cpu["replay"] - c_off,
-                                                          peak["replay"] - m_off))
+                  "(rpm's own, taking the same lines; against switched off)"
+                  % (wall["replay"], cpu["replay"], peak["replay"], wall["replay"] - wall["idle"],
+                     cpu["replay"] - cpu["idle"], peak["replay"] - peak["idle"]))
             print("  kabi-deps beyond replay: %+.2f s wall (%.2f times xz -dc), %+.2f s CPU, %+.1f MB peak RSS"
                   % (w_on - wall["replay"], (w_on - wall["replay"]) / xz_wall, c_on - cpu["replay"],
                      m_on - peak["replay"]))
