@@ -169,8 +169,9 @@ def main():
         own_elf = sh("rpm", "--eval", "%{?__elf_exclude_path}", env=env).strip() or "%{nil}"
         without = ["__kabideps_path ^$", "__elf_exclude_path " + own_elf]
         # "idle": installed but switched off, what the generator itself adds is on - idle
+        switched_off = ["__kabideps_path ^$"]
         kinds = {"on": ([], {}), "off": (without, {}), "alone": ([], {"KABI_DEPS_THREADS": "0"}),
-                 "idle": (["__kabideps_path ^$"], {})}
+                 "idle": (switched_off, {})}
         if a.replay and not a.check:
             root = os.path.join(tmp, "replay-root")
             os.makedirs(os.path.join(root, "lib", "modules"))
@@ -182,7 +183,7 @@ def main():
             macro_path += ":" + attr
             replay_files = sum(map(len, packages))
             kinds = {k: (d + ["__kabireplay_path ^$"], e) for k, (d, e) in kinds.items()}
-            kinds["replay"] = (kinds["idle"][0], {})
+            kinds["replay"] = (switched_off, {})
 
         def run(kind):
             top = os.path.join(tmp, "rpm")
