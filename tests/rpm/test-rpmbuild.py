@@ -269,7 +269,7 @@ spy, spied = os.path.join(top, "elf-spy.sh"), os.path.join(top, "elf-spied")
 with open(spy, "w") as f:
     f.write('#!/bin/sh\ncat >> "%s"\necho >> "%s"\n' % (spied, spied))
 os.chmod(spy, 0o755)
-r = build("kmp-elf", INSTALL_KMP.replace("-m 644", "-m 755") +
+r = build("kmp-elf", "install -D -m 755 kmp.ko %{buildroot}%{moddir}/kmp.ko"
           "\ninstall -D -m 755 kmp.ko %{buildroot}/usr/lib/modules/%{kver}/extra/usr-kmp.ko"
           "\ninstall -D -m 755 /bin/true %{buildroot}/usr/bin/kmp-true",
           "%{moddir}/kmp.ko\n/usr/lib/modules/%{kver}/extra/usr-kmp.ko\n/usr/bin/kmp-true",
