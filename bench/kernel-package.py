@@ -15,15 +15,15 @@ it, as if not installed (--define '__kabideps_path ^$' and rpm's own
 alternately, --runs times each after one warm-up of each, with kabi-deps
 reading one module at a time (KABI_DEPS_THREADS=0), and installed but
 switched off (then what the generator itself adds, beyond the elfdeps
-starts it saves, is the difference).  Prints the medians of wall time, the least CPU
-time (user + system of rpmbuild and its children) and the largest peak
+starts it saves, is the difference).  Prints the medians of wall time, the
+least CPU time (user + system of rpmbuild and its children) and the largest peak
 memory (max RSS) of each, and one single-threaded `xz -dc` pass over the same
 files to compare with.  The payload is not compressed (w0.ufdio): that is
 rpm's own time, the same both ways.
 
 --replay: a further kind of run, alternated with the others: kabi-deps
-installed but switched off, and a parametric Lua macro printing, from a table made
-beforehand by the CLI (--multifile, per subpackage), the same dependencies
+installed but switched off, and a parametric Lua macro printing, from a
+table made beforehand by the CLI (--multifile, per subpackage), the same dependencies
 for each file (bench/rpmbuild.py's replay): what rpm itself spends, in time
 and peak memory, on taking exactly these lines; with kabi-deps minus replay
 is what kabi-deps adds beyond that.  rpmbuild loads the table once; what
@@ -168,10 +168,10 @@ def main():
         # sets it so that rpm starts no elfdeps for a module)
         own_elf = sh("rpm", "--eval", "%{?__elf_exclude_path}", env=env).strip() or "%{nil}"
         without = ["__kabideps_path ^$", "__elf_exclude_path " + own_elf]
-        # "idle": installed but switched off, what the generator itself adds is on - idle
+        # installed but switched off: what the generator itself adds is on - installed_off
         switched_off = ["__kabideps_path ^$"]
         kinds = {"on": ([], {}), "off": (without, {}), "alone": ([], {"KABI_DEPS_THREADS": "0"}),
-                 "idle": (switched_off, {})}
+                 "installed_off": (switched_off, {})}
         if a.replay and not a.check:
             root = os.path.join(tmp, "replay-root")
             os.makedirs(os.path.join(root, "lib", "modules"))
@@ -245,7 +245,7 @@ def main():
                   "of rpm's Lua, +%.1f MB peak RSS (rpm --eval)"
                   % (replay_files, os.path.getsize(glue) / 2**20, lua_mb, peak_mb))
         run("on"), run("off")  # warm-up: the page cache
-        order = [k for k in ("on", "off", "alone", "idle", "replay") if k in kinds]
+        order = [k for k in ("on", "off", "alone", "installed_off", "replay") if k in kinds]
         res = {k: [] for k in order}
         for _ in range(a.runs):
             for k in order:
@@ -263,13 +263,13 @@ def main():
         print("  peak RSS   %7.1f MB with kabi-deps, %7.1f MB without: %+.1f MB" % (m_on, m_off, m_on - m_off))
         print("  installed, switched off (no elfdeps for modules): %.2f s wall, %.2f s CPU, %.1f MB peak; "
               "the generator adds %+.2f s wall (%.2f times xz -dc), %+.2f s CPU, %+.1f MB peak RSS"
-              % (wall["idle"], cpu["idle"], peak["idle"], w_on - wall["idle"], (w_on - wall["idle"]) / xz_wall,
-                 c_on - cpu["idle"], m_on - peak["idle"]))
+              % (wall["installed_off"], cpu["installed_off"], peak["installed_off"], w_on - wall["installed_off"], (w_on - wall["installed_off"]) / xz_wall,
+                 c_on - cpu["installed_off"], m_on - peak["installed_off"]))
         if a.replay:
             print("  replay     %7.2f s wall, %7.2f s CPU, %7.1f MB peak: %+.2f s wall, %+.2f s CPU, %+.1f MB "
                   "(rpm's own, taking the same lines; against switched off)"
-                  % (wall["replay"], cpu["replay"], peak["replay"], wall["replay"] - wall["idle"],
-                     cpu["replay"] - cpu["idle"], peak["replay"] - peak["idle"]))
+                  % (wall["replay"], cpu["replay"], peak["replay"], wall["replay"] - wall["installed_off"],
+                     cpu["replay"] - cpu["installed_off"], peak["replay"] - peak["installed_off"]))
             print("  kabi-deps beyond replay: %+.2f s wall (%.2f times xz -dc), %+.2f s CPU, %+.1f MB peak RSS"
                   % (w_on - wall["replay"], (w_on - wall["replay"]) / xz_wall, c_on - cpu["replay"],
                      m_on - peak["replay"]))
