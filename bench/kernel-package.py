@@ -43,7 +43,7 @@ import argparse, glob, os, shutil, statistics, subprocess, sys, tempfile, time
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rpmbuild import attr_setup, machine, replay_attr, sh  # noqa: E402
+from rpmbuild import attr_setup, machine, not_installed, replay_attr, sh  # noqa: E402
 
 EXTRA = ("kernel/drivers/net/wireless/", "kernel/sound/")
 
@@ -164,10 +164,7 @@ def main():
             f.write(SPEC % dict(n=len(mods), rel=rel, tree=tree, **lists))
         macro_path, attrdir = attr_setup("rpm", env, attrs, suffix, tmp, a.build)
         # each kind of run: its defines and environment
-        # without kabi-deps: also rpm's own %__elf_exclude_path (kabideps.attr
-        # sets it so that rpm starts no elfdeps for a module)
-        own_elf = sh("rpm", "--eval", "%{?__elf_exclude_path}", env=env).strip() or "%{nil}"
-        without = ["__kabideps_path ^$", "__elf_exclude_path " + own_elf]
+        without = not_installed("rpm", env)
         # installed but switched off: what the generator itself adds is on - installed_off
         switched_off = ["__kabideps_path ^$"]
         kinds = {"on": ([], {}), "off": (without, {}), "alone": ([], {"KABI_DEPS_THREADS": "0"}),

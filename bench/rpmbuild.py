@@ -7,11 +7,14 @@
                       [--floor] [--replay] [--cli PROGRAM] [--callgrind]
 
 Packages --modules (1,000) modules of a Debian kernel (tests/real/fetch-kernel.sh,
-cached) under /lib/modules/R/extra with a plain spec, with kabi-deps and with it
-switched off (--define '__kabideps_path ^$'), alternately, --runs times each
-after one warm-up of each, and prints the medians of wall time and the least
-CPU time (user + system of rpmbuild and its children) of each, and the
-difference per module.
+cached) under /lib/modules/R/extra with a plain spec, with kabi-deps, without
+it as if not installed (--define '__kabideps_path ^$' and rpm's own
+%__elf_exclude_path, which kabideps.attr extends to all modules) and
+installed but switched off (only '__kabideps_path ^$': then what the
+generator itself adds, beyond the elfdeps starts it saves, is the
+difference), alternately, --runs times each after one warm-up of each, and
+prints the medians of wall time and the least CPU time (user + system of
+rpmbuild and its children) of each, and the differences per module.
 
 --rpm PREFIX runs PREFIX/bin/rpmbuild (an rpm built from source, e.g. the
 test cache's rpm-4.14.3-*; LD_LIBRARY_PATH=PREFIX/lib only if it needs it)
@@ -121,6 +124,16 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def not_installed(rpm, env):
+    """The defines of a run as if kabi-deps were not installed: its path
+    matching nothing, and rpm's own %__elf_exclude_path (kabideps.attr
+    widens it, so that rpm starts no elfdeps for a module), as rpm would
+    expand it: --eval has expanded it once, so its backslashes are doubled
+    for the define's own expansion."""
+    own = sh(rpm, "--eval", "%{?__elf_exclude_path}", env=env).strip().replace("\\", "\\\\")
+    return ["__kabideps_path ^$", "__elf_exclude_path " + (own or "%{nil}")]
+
+
 def static_program(source, out, *cflags):
     sh(os.environ.get("CC", "cc"), "-O2", "-static", *cflags, "-o", out, os.path.join(SRC, "bench", source))
     return out
@@ -166,7 +179,8 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, singlefile, mods, relea
     # each kind of run: its macro path, attr directory and defines
     setups = {}
     setups["on"] = attr_setup(rpm, env, attrs, suffix, os.path.join(tmp, "on"), a.build, a.cli) + ([],)
-    setups["off"] = setups["on"][:2] + (["__kabideps_path ^$"],)
+    setups["off"] = setups["on"][:2] + (not_installed(rpm, env),)
+    setups["installed_off"] = setups["on"][:2] + (["__kabideps_path ^$"],)
     if a.floor:
         null = static_program("null-generator.c", os.path.join(tmp, "null-generator"))
         setups["floor"] = attr_setup(rpm, env, attrs, suffix, os.path.join(tmp, "floor"), a.build, null) + ([],)
@@ -211,7 +225,7 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, singlefile, mods, relea
                               capture_output=True, text=True).stdout.splitlines()
         return wall, usage.ru_utime + usage.ru_stime, sorted(deps)
 
-    kinds = [k for k in ("on", "off", "floor", "replay") if k in setups]
+    kinds = [k for k in ("on", "off", "installed_off", "floor", "replay") if k in setups]
     print("machine:  " + machine())
     print("rpm:      %s (%s), kabi-deps attrs: %s%s" % (version, rpmbuild, suffix,
                                                        ", running " + os.path.basename(a.cli) if a.cli else ""))
@@ -230,16 +244,20 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, singlefile, mods, relea
     n = len(mods)
     wall = {k: statistics.median(r[0] for r in v) for k, v in res.items()}
     cpu = {k: min(r[1] for r in v) for k, v in res.items()}
-    label = {"on": "with kabi-deps", "floor": "floor (null)", "replay": "replay"}
+    label = {"on": "with kabi-deps", "installed_off": "switched off", "floor": "floor (null)", "replay": "replay"}
     print("  %-16s %8.2f s wall %8.2f s CPU (least)" % ("without", wall["off"], cpu["off"]))
     for k in kinds:
         if k != "off":
             print("  %-16s %8.2f s wall %8.2f s CPU: %+.2f ms a module wall, %+.2f ms CPU" %
                   (label[k], wall[k], cpu[k], 1000 * (wall[k] - wall["off"]) / n, 1000 * (cpu[k] - cpu["off"]) / n))
-    for k in ("floor", "replay"):
+    for k in ("installed_off", "floor", "replay"):
         if k in res:
-            print("  kabi-deps beyond %-6s %+.2f ms a module wall, %+.2f ms CPU"
-                  % (k, 1000 * (wall["on"] - wall[k]) / n, 1000 * (cpu["on"] - cpu[k]) / n))
+            print("  kabi-deps beyond %-12s %+.2f ms a module wall, %+.2f ms CPU"
+                  % (label[k], 1000 * (wall["on"] - wall[k]) / n, 1000 * (cpu["on"] - cpu[k]) / n))
+    # how far apart the runs of a kind are: what a difference above can mean
+    print("  spread (least to most) of the runs: " +
+          "; ".join("%s %.2f-%.2f s wall, %.2f-%.2f s CPU" % (k, min(r[0] for r in res[k]), max(r[0] for r in res[k]),
+                                                           cpu[k], max(r[1] for r in res[k])) for k in kinds))
     print("  dependencies of the package: " + ", ".join("%d %s" % (len(res[k][0][2]), k) for k in kinds))
     if "replay" in res and res["replay"][0][2] != res["on"][0][2]:
         print("  (the replay's dependencies differ from kabi-deps': it is no floor)")
@@ -253,9 +271,10 @@ def bench(a, env, rpm, rpmbuild, version, attrs, suffix, singlefile, mods, relea
         for k in kinds:
             if k != "off":
                 print("  %-16s %+8.0f k instructions a module" % (label[k], (ir[k] - ir["off"]) / n / 1e3))
-        for k in ("floor", "replay"):
+        for k in ("installed_off", "floor", "replay"):
             if k in ir:
-                print("  kabi-deps beyond %-6s %+.0f k instructions a module" % (k, (ir["on"] - ir[k]) / n / 1e3))
+                print("  kabi-deps beyond %-12s %+.0f k instructions a module"
+                      % (label[k], (ir["on"] - ir[k]) / n / 1e3))
 
 
 def write_replay_table(a, env, rpm, macro_path, mods, release, kernel, symvers, table):
