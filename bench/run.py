@@ -92,6 +92,9 @@ Release: 1
 Summary: %(n)d modules of a distribution kernel
 License: GPL-2.0-only
 %%global debug_package %%{nil}
+# rpm's brp scripts are the same with and without kabi-deps, and noise:
+# rpm >= 4.19 strips every module, about 40%% of such a build
+%%global __os_install_post %%{nil}
 %%description
 Benchmark package.
 %%install
