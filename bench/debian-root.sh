@@ -12,9 +12,9 @@
 #   e.g. bench/debian-root.sh debian13 rpmbuild.py --generator lua --replay
 #
 # The current sources are copied into the root and its kabi-deps build
-# brought up to date with ninja; the kernels come from this machine's cache
-# (tests/lib/cache-dir.sh), bound into the root at the same path, so that
-# nothing is fetched twice.
+# brought up to date with ninja; the kernels the benchmarks use (amd64,
+# trixie-amd64) come from this machine's cache (tests/lib/cache-dir.sh),
+# bound into the root at the same path, so that nothing is fetched twice.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 2 ] || { echo "usage: $0 debian13|rpm-6.0.2 BENCHMARK [ARGUMENTS...]" >&2; exit 2; }
@@ -39,16 +39,19 @@ root=$cache/$name-amd64
 
 rm -rf "$root/src/kabi-deps"
 "$src/tests/lib/copy-sources.sh" "$src" "$root/src/kabi-deps"
-mkdir -p "$root$cache/amd64"
+kernels="amd64 trixie-amd64"
 cleanup() {
-	umount "$root$cache/amd64" 2>/dev/null || true
+	for k in $kernels; do umount "$root$cache/$k" 2>/dev/null || true; done
 	umount "$root/proc" 2>/dev/null || true
 	umount "$root/dev" 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
-mount --bind "$cache/amd64" "$root$cache/amd64"
+for k in $kernels; do
+	mkdir -p "$cache/$k" "$root$cache/$k"
+	mount --bind "$cache/$k" "$root$cache/$k"
+done
 
 # Fixed text: the arguments are passed as arguments, never through a shell.
 chroot "$root" /bin/sh -euc '
